@@ -1,0 +1,73 @@
+/**
+ * The fallback chain of a route: the chosen variant first, then each fallback in
+ * order, moving on when a target failed for a reason that is not the client's
+ * (a 5xx or 429: down, overloaded, timed out, misconfigured) and before the client
+ * received a byte. A 4xx the upstream blamed on the request would fail anywhere.
+ */
+import type { ChatRequest } from "../core/openai-types.js";
+import { isSwitchyardError } from "../errors.js";
+import type { ResilientBackend, Started } from "./resilient.js";
+
+export interface ChainTarget {
+  backend: ResilientBackend;
+  model: string;
+  params: Record<string, unknown>;
+}
+
+export interface FailedAttempt {
+  backend: string;
+  model: string;
+  code: string;
+  message: string;
+}
+
+export interface ChainResult {
+  started: Started;
+  /** Index in the chain of the target that answered: 0 is the variant itself. */
+  servedBy: number;
+  target: ChainTarget;
+  failures: FailedAttempt[];
+}
+
+export class ChainError extends Error {
+  constructor(
+    readonly last: unknown,
+    readonly failures: FailedAttempt[],
+  ) {
+    super("every target of the route failed");
+  }
+}
+
+/** Builds the upstream body for one target: its model and its fixed params over the client's. */
+export function bodyFor(client: ChatRequest, target: ChainTarget): ChatRequest {
+  const body: ChatRequest = { ...client, ...target.params, model: target.model };
+  if (body.stream) body.stream_options = { ...(client.stream_options ?? {}), include_usage: true };
+  return body;
+}
+
+export async function runChain(
+  targets: ChainTarget[],
+  client: ChatRequest,
+  requestId: string,
+  signal: AbortSignal,
+): Promise<ChainResult> {
+  const failures: FailedAttempt[] = [];
+  let last: unknown;
+  for (const [i, target] of targets.entries()) {
+    try {
+      const started = await target.backend.start(bodyFor(client, target), requestId, signal);
+      return { started, servedBy: i, target, failures };
+    } catch (e) {
+      last = e;
+      const se = isSwitchyardError(e) ? e : undefined;
+      failures.push({
+        backend: target.backend.name,
+        model: target.model,
+        code: se?.code ?? "SY_ERR_SERVER_INTERNAL",
+        message: se?.message ?? String(e),
+      });
+      if (signal.aborted || !se || (se.status < 500 && se.status !== 429)) break;
+    }
+  }
+  throw new ChainError(last, failures);
+}

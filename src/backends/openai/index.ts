@@ -1,0 +1,110 @@
+/**
+ * OpenAI-compatible backend (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio,
+ * TGI, Groq, Together, Mistral...). The request goes out as the client sent it
+ * (model replaced), and the answer comes back without re-serialising.
+ */
+import type { Dispatcher } from "undici";
+import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../core/openai-types.js";
+import { errors } from "../../errors.js";
+import { type HttpTarget, UpstreamHttp } from "../http.js";
+import { readSse } from "../sse.js";
+import type { Backend, BackendCallContext, ChatResult, StreamChunk } from "../types.js";
+
+export interface OpenAIBackendOptions extends HttpTarget {
+  apiKey: string | undefined;
+  /** Extra headers sent on every call (e.g. OpenAI-Organization). */
+  headers: Record<string, string>;
+}
+
+export class OpenAIBackend implements Backend {
+  readonly kind = "openai";
+  readonly name: string;
+  readonly #http: UpstreamHttp;
+  readonly #headers: Record<string, string>;
+
+  constructor(opts: OpenAIBackendOptions) {
+    this.name = opts.backend;
+    this.#http = new UpstreamHttp(opts);
+    this.#headers = { ...opts.headers };
+    if (opts.apiKey) this.#headers.authorization = `Bearer ${opts.apiKey}`;
+  }
+
+  async chat(body: ChatRequest, ctx: BackendCallContext): Promise<ChatResult> {
+    const res = await this.#http.postJson("/chat/completions", JSON.stringify(body), this.#headers, ctx.signal);
+    if (body.stream) return { kind: "stream", events: this.#chunks(res, ctx.signal) };
+    let raw: string;
+    try {
+      raw = await res.body.text();
+    } catch (e) {
+      throw this.#http.transportError(e, ctx.signal);
+    }
+    const parsed = parseJson(raw);
+    if (!isCompletion(parsed)) {
+      throw errors.upstreamProtocol({}, this.name, "the answer is not a chat.completion object");
+    }
+    return { kind: "json", body: parsed, raw };
+  }
+
+  async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<StreamChunk> {
+    let finished = false;
+    try {
+      for await (const ev of readSse(res.body)) {
+        if (ev.data === "[DONE]") return;
+        const parsed = parseJson(ev.data);
+        if (isObject(parsed) && "error" in parsed) {
+          throw errors.upstreamStreamBroken({}, this.name, describeStreamError(parsed.error));
+        }
+        if (!isChunk(parsed)) {
+          throw errors.upstreamProtocol(
+            {},
+            this.name,
+            `a stream event is not a chat.completion.chunk: ${ev.data.slice(0, 120)}`,
+          );
+        }
+        if (parsed.choices.some((c) => c.finish_reason)) finished = true;
+        yield { chunk: parsed, text: ev.data };
+      }
+    } catch (e) {
+      throw this.#http.transportError(e, signal);
+    } finally {
+      res.body.destroy();
+    }
+    // Some servers omit [DONE]; a stream that said why it finished is complete all the same.
+    if (!finished) throw errors.upstreamStreamBroken({}, this.name, "the stream ended before the answer finished");
+  }
+
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    const body = await this.#http.getJson("/models", this.#headers, signal);
+    const data = isObject(body) && Array.isArray(body.data) ? body.data : [];
+    return data.flatMap((m) => (isObject(m) && typeof m.id === "string" ? [m.id] : []));
+  }
+
+  close(): Promise<void> {
+    return this.#http.close();
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function isCompletion(v: unknown): v is ChatCompletion {
+  return isObject(v) && Array.isArray(v.choices);
+}
+
+function isChunk(v: unknown): v is ChatCompletionChunk {
+  return isObject(v) && Array.isArray(v.choices);
+}
+
+function describeStreamError(err: unknown): string {
+  if (isObject(err) && typeof err.message === "string") return err.message;
+  return typeof err === "string" ? err : "the upstream sent an error event";
+}

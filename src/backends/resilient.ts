@@ -1,0 +1,216 @@
+/**
+ * Wraps any Backend with the per-backend protections from its config: first-byte
+ * and total timeouts, retries with backoff (only for retryable failures, only
+ * before the client has received a byte), a consecutive-failure circuit breaker
+ * and a concurrency limit. Backends stay pure translators.
+ */
+import {
+  BrokenCircuitError,
+  type CircuitBreakerPolicy,
+  CircuitState,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  DelegateBackoff,
+  handleWhen,
+  type RetryPolicy,
+  retry,
+} from "cockatiel";
+import type { ChatCompletion, ChatRequest } from "../core/openai-types.js";
+import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import type { Backend, StreamChunk } from "./types.js";
+
+export interface ResilienceOptions {
+  timeouts: { firstByteMs: number; totalMs: number };
+  retry: { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
+  breaker: { failureThreshold: number; cooldownMs: number };
+  maxConcurrency: number;
+}
+
+export type BreakerState = "closed" | "open" | "half-open";
+
+/** An upstream answer that has started: the client may now be sent bytes. */
+export type Started =
+  | { kind: "json"; body: ChatCompletion; raw?: string; attempts: number; finish(): void }
+  | {
+      kind: "stream";
+      /** The first chunk, already received (undefined if the stream was empty). */
+      first: StreamChunk | undefined;
+      /** The remaining chunks; iterating past the end or breaking releases the backend. */
+      rest: AsyncIterable<StreamChunk>;
+      attempts: number;
+      /** Ends the upstream call now (client gone, shutdown); safe to call twice. */
+      finish(reason?: unknown): void;
+    };
+
+const NOT_UPSTREAM_FAULTS = new Set([errors.backendSaturated.code, errors.breakerOpen.code]);
+
+export class ResilientBackend {
+  readonly #backend: Backend;
+  readonly #opts: ResilienceOptions;
+  readonly #breaker: CircuitBreakerPolicy;
+  readonly #retry: RetryPolicy;
+  #active = 0;
+
+  constructor(backend: Backend, opts: ResilienceOptions, onBreakerChange?: (state: BreakerState) => void) {
+    this.#backend = backend;
+    this.#opts = opts;
+    const upstreamFault = handleWhen((e) => isSwitchyardError(e) && e.retryable && !NOT_UPSTREAM_FAULTS.has(e.code));
+    this.#breaker = circuitBreaker(upstreamFault, {
+      halfOpenAfter: opts.breaker.cooldownMs,
+      breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
+    });
+    if (onBreakerChange) this.#breaker.onStateChange((s) => onBreakerChange(stateName(s)));
+    this.#retry = retry(upstreamFault, {
+      maxAttempts: opts.retry.maxRetries,
+      backoff: new DelegateBackoff((ctx) => {
+        const err = "error" in ctx.result ? (ctx.result.error as SwitchyardError) : undefined;
+        const exp = opts.retry.baseDelayMs * 2 ** (ctx.attempt - 1);
+        const jittered = exp / 2 + Math.random() * (exp / 2);
+        // The upstream's retry-after wins, but never past our own ceiling.
+        return Math.min(err?.retryAfterMs ?? jittered, opts.retry.maxDelayMs);
+      }),
+    });
+  }
+
+  get name(): string {
+    return this.#backend.name;
+  }
+
+  get kind(): string {
+    return this.#backend.kind;
+  }
+
+  get breakerState(): BreakerState {
+    return stateName(this.#breaker.state);
+  }
+
+  get inFlight(): number {
+    return this.#active;
+  }
+
+  listModels(signal: AbortSignal): Promise<string[]> {
+    return this.#backend.listModels(signal);
+  }
+
+  /**
+   * Starts a chat call and resolves once the upstream has answered (non-streaming)
+   * or sent its first stream chunk. Everything before that point is retried as
+   * configured; nothing after it is, because the client may already have bytes.
+   */
+  async start(body: ChatRequest, requestId: string, clientSignal: AbortSignal): Promise<Started> {
+    if (this.#active >= this.#opts.maxConcurrency) {
+      throw errors.backendSaturated({}, this.name, this.#opts.maxConcurrency);
+    }
+    // A counter, not cockatiel's bulkhead: the slot must outlive start() and last
+    // until the stream ends, which a policy's promise cannot express.
+    this.#active++;
+    const call = new AbortController();
+    let released = false;
+    const release = (reason?: unknown) => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      clearTimeout(totalTimer);
+      clientSignal.removeEventListener("abort", onClientAbort);
+      if (!call.signal.aborted) call.abort(reason ?? new Error("call finished"));
+    };
+    const onClientAbort = () => release(clientSignal.reason);
+    clientSignal.addEventListener("abort", onClientAbort, { once: true });
+    const totalTimer = setTimeout(
+      () => call.abort(errors.upstreamTimeout({}, this.name, "total", this.#opts.timeouts.totalMs)),
+      this.#opts.timeouts.totalMs,
+    );
+    let attempts = 0;
+    try {
+      const started = await this.#retry.execute(() => {
+        attempts++;
+        return this.#breaker.execute(() => this.#attempt(body, requestId, call.signal));
+      }, call.signal);
+      if (started.kind === "json") {
+        release();
+        return { ...started, attempts, finish: () => {} };
+      }
+      return {
+        kind: "stream",
+        first: started.first,
+        rest: this.#tail(started.iterator, release, call.signal),
+        attempts,
+        finish: release,
+      };
+    } catch (e) {
+      release(e);
+      throw this.#mapError(e, call.signal);
+    }
+  }
+
+  async #attempt(
+    body: ChatRequest,
+    requestId: string,
+    callSignal: AbortSignal,
+  ): Promise<
+    | { kind: "json"; body: ChatCompletion; raw?: string }
+    | { kind: "stream"; first: StreamChunk | undefined; iterator: AsyncIterator<StreamChunk> }
+  > {
+    const attempt = new AbortController();
+    const onCallAbort = () => attempt.abort(callSignal.reason);
+    if (callSignal.aborted) throw this.#mapError(callSignal.reason, callSignal);
+    callSignal.addEventListener("abort", onCallAbort, { once: true });
+    const firstByteMs = this.#opts.timeouts.firstByteMs;
+    const timer = setTimeout(
+      () => attempt.abort(errors.upstreamTimeout({}, this.name, "first byte", firstByteMs)),
+      firstByteMs,
+    );
+    let keepAttemptAlive = false;
+    try {
+      const result = await this.#backend.chat(body, { signal: attempt.signal, requestId });
+      if (result.kind === "json") return result;
+      const iterator = result.events[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      keepAttemptAlive = !first.done;
+      return { kind: "stream", first: first.done ? undefined : first.value, iterator };
+    } catch (e) {
+      throw this.#mapError(e, attempt.signal);
+    } finally {
+      clearTimeout(timer);
+      if (!keepAttemptAlive) {
+        callSignal.removeEventListener("abort", onCallAbort);
+        if (!attempt.signal.aborted) attempt.abort(new Error("attempt over"));
+      }
+    }
+  }
+
+  async *#tail(
+    iterator: AsyncIterator<StreamChunk>,
+    release: (reason?: unknown) => void,
+    callSignal: AbortSignal,
+  ): AsyncGenerator<StreamChunk> {
+    try {
+      while (true) {
+        const next = await iterator.next();
+        if (next.done) return;
+        yield next.value;
+      }
+    } catch (e) {
+      throw this.#mapError(e, callSignal);
+    } finally {
+      await iterator.return?.().catch(() => {});
+      release();
+    }
+  }
+
+  #mapError(e: unknown, signal: AbortSignal): SwitchyardError | unknown {
+    if (e instanceof BrokenCircuitError) return errors.breakerOpen({ cause: e }, this.name);
+    if (signal.aborted && isSwitchyardError(signal.reason)) return signal.reason;
+    return e;
+  }
+
+  close(): Promise<void> {
+    return this.#backend.close();
+  }
+}
+
+function stateName(s: CircuitState): BreakerState {
+  if (s === CircuitState.Open || s === CircuitState.Isolated) return "open";
+  if (s === CircuitState.HalfOpen) return "half-open";
+  return "closed";
+}

@@ -1,0 +1,194 @@
+/**
+ * Every error Switchyard answers with, in one place. Each has a stable code
+ * (`SY_ERR_<AREA>_<WHAT>`), an HTTP status, an OpenAI error `type`, and a typed
+ * message builder so the compiler checks the arguments at every throw site.
+ *
+ * Handlers throw; one place (the server's error handler) renders OpenAI's shape:
+ * `{"error": {"message", "type", "code", "param"}}`.
+ */
+
+export type OpenAIErrorType =
+  | "invalid_request_error"
+  | "authentication_error"
+  | "permission_error"
+  | "not_found_error"
+  | "rate_limit_error"
+  | "api_error"
+  | "timeout_error"
+  | "overloaded_error";
+
+export interface OpenAIErrorBody {
+  error: { message: string; type: OpenAIErrorType; code: string; param: string | null };
+}
+
+export class SwitchyardError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly type: OpenAIErrorType;
+  readonly param: string | null;
+  /** True when another attempt (retry or fallback) could succeed. */
+  readonly retryable: boolean;
+  /** Milliseconds the upstream asked us to wait (from `retry-after`), if any. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(
+    def: ErrorDef,
+    message: string,
+    opts: { param?: string | null; retryAfterMs?: number; cause?: unknown } = {},
+  ) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = "SwitchyardError";
+    this.code = def.code;
+    this.status = def.status;
+    this.type = def.type;
+    this.retryable = def.retryable ?? false;
+    this.param = opts.param ?? null;
+    this.retryAfterMs = opts.retryAfterMs;
+  }
+
+  toJSON(): OpenAIErrorBody {
+    return {
+      error: { message: this.message, type: this.type, code: this.code, param: this.param },
+    };
+  }
+}
+
+interface ErrorDef {
+  code: string;
+  status: number;
+  type: OpenAIErrorType;
+  retryable?: boolean;
+}
+
+type Builder<A extends unknown[]> = ((...args: A) => SwitchyardError) & { code: string };
+
+function define<A extends unknown[]>(
+  def: ErrorDef,
+  message: (...args: A) => string,
+  param?: (...args: A) => string | null,
+): Builder<A> {
+  const build = (...args: A) => new SwitchyardError(def, message(...args), { param: param ? param(...args) : null });
+  return Object.assign(build, { code: def.code });
+}
+
+/** Like `define`, for errors that wrap a cause or carry a retry-after delay. */
+function defineWith<A extends unknown[]>(def: ErrorDef, message: (...args: A) => string) {
+  const build = (opts: { cause?: unknown; retryAfterMs?: number }, ...args: A) =>
+    new SwitchyardError(def, message(...args), opts);
+  return Object.assign(build, { code: def.code, def });
+}
+
+const bad = (code: string): ErrorDef => ({ code, status: 400, type: "invalid_request_error" });
+
+export const errors = {
+  // ── request ───────────────────────────────────────────────────────────────
+  invalidJson: define(
+    bad("SY_ERR_REQUEST_INVALID_JSON"),
+    (detail: string) => `Request body is not valid JSON: ${detail}`,
+  ),
+  invalidBody: define(
+    bad("SY_ERR_REQUEST_INVALID_BODY"),
+    (path: string, problem: string) => `Invalid request body at '${path}': ${problem}`,
+    (path: string) => path,
+  ),
+  unsupportedMediaType: define(
+    { code: "SY_ERR_REQUEST_MEDIA_TYPE", status: 415, type: "invalid_request_error" },
+    (got: string) => `Content-Type must be application/json (got '${got}')`,
+  ),
+  bodyTooLarge: define(
+    { code: "SY_ERR_REQUEST_TOO_LARGE", status: 413, type: "invalid_request_error" },
+    (limitBytes: number) => `Request body is larger than the limit of ${limitBytes} bytes`,
+  ),
+  notFound: define(
+    { code: "SY_ERR_REQUEST_NOT_FOUND", status: 404, type: "not_found_error" },
+    (method: string, url: string) => `No endpoint ${method} ${url}`,
+  ),
+  untranslatable: define(
+    bad("SY_ERR_REQUEST_UNTRANSLATABLE"),
+    (backendKind: string, what: string) => `The ${backendKind} backend cannot express ${what}`,
+  ),
+
+  // ── routing ───────────────────────────────────────────────────────────────
+  unknownRoute: define(
+    { code: "SY_ERR_ROUTE_UNKNOWN", status: 404, type: "not_found_error" },
+    (route: string) => `The model '${route}' does not exist or you do not have access to it`,
+    () => "model",
+  ),
+  unknownVariant: define(
+    bad("SY_ERR_ROUTE_UNKNOWN_VARIANT"),
+    (route: string, variant: string, known: string[]) =>
+      `Route '${route}' has no variant '${variant}' (variants: ${known.join(", ")})`,
+  ),
+
+  // ── auth ──────────────────────────────────────────────────────────────────
+  missingKey: define(
+    { code: "SY_ERR_AUTH_MISSING_KEY", status: 401, type: "authentication_error" },
+    () => "Missing API key: send 'Authorization: Bearer <switchyard key>'",
+  ),
+  invalidKey: define(
+    { code: "SY_ERR_AUTH_INVALID_KEY", status: 401, type: "authentication_error" },
+    () => "Invalid API key",
+  ),
+  forbidden: define(
+    { code: "SY_ERR_AUTH_FORBIDDEN", status: 403, type: "permission_error" },
+    (what: string) => `This key may not ${what}`,
+  ),
+
+  // ── backends ──────────────────────────────────────────────────────────────
+  upstreamStatus: defineWith(
+    { code: "SY_ERR_UPSTREAM_STATUS", status: 502, type: "api_error", retryable: true },
+    (backend: string, status: number, detail: string) =>
+      `Backend '${backend}' answered HTTP ${status}${detail ? `: ${detail}` : ""}`,
+  ),
+  upstreamRejected: defineWith(
+    bad("SY_ERR_UPSTREAM_REJECTED"),
+    (backend: string, status: number, detail: string) =>
+      `Backend '${backend}' rejected the request (HTTP ${status})${detail ? `: ${detail}` : ""}`,
+  ),
+  upstreamAuth: defineWith(
+    { code: "SY_ERR_UPSTREAM_AUTH", status: 502, type: "api_error" },
+    (backend: string, status: number) =>
+      `Backend '${backend}' refused Switchyard's credentials (HTTP ${status}); check its apiKey in the config`,
+  ),
+  upstreamRateLimited: defineWith(
+    { code: "SY_ERR_UPSTREAM_RATE_LIMITED", status: 429, type: "rate_limit_error", retryable: true },
+    (backend: string) => `Backend '${backend}' is rate limiting requests`,
+  ),
+  upstreamUnreachable: defineWith(
+    { code: "SY_ERR_UPSTREAM_UNREACHABLE", status: 502, type: "api_error", retryable: true },
+    (backend: string, why: string) => `Backend '${backend}' could not be reached: ${why}`,
+  ),
+  upstreamTimeout: defineWith(
+    { code: "SY_ERR_UPSTREAM_TIMEOUT", status: 504, type: "timeout_error", retryable: true },
+    (backend: string, which: "connect" | "first byte" | "total", ms: number) =>
+      `Backend '${backend}' exceeded its ${which} timeout of ${ms} ms`,
+  ),
+  upstreamProtocol: defineWith(
+    { code: "SY_ERR_UPSTREAM_PROTOCOL", status: 502, type: "api_error", retryable: true },
+    (backend: string, detail: string) => `Backend '${backend}' sent a malformed response: ${detail}`,
+  ),
+  upstreamStreamBroken: defineWith(
+    { code: "SY_ERR_UPSTREAM_STREAM_BROKEN", status: 502, type: "api_error" },
+    (backend: string, detail: string) => `Backend '${backend}' failed mid-stream: ${detail}`,
+  ),
+  breakerOpen: defineWith(
+    { code: "SY_ERR_BACKEND_BREAKER_OPEN", status: 503, type: "overloaded_error", retryable: true },
+    (backend: string) => `Backend '${backend}' is unavailable (circuit breaker open)`,
+  ),
+  backendSaturated: defineWith(
+    { code: "SY_ERR_BACKEND_SATURATED", status: 503, type: "overloaded_error", retryable: true },
+    (backend: string, limit: number) => `Backend '${backend}' is at its concurrency limit of ${limit}`,
+  ),
+  shuttingDown: define(
+    { code: "SY_ERR_SERVER_SHUTTING_DOWN", status: 503, type: "overloaded_error" },
+    () => "Switchyard is shutting down; retry on another replica",
+  ),
+  internal: define(
+    { code: "SY_ERR_SERVER_INTERNAL", status: 500, type: "api_error" },
+    (requestId: string) => `Internal error (request ${requestId}); see the server log`,
+  ),
+} as const;
+
+export function isSwitchyardError(e: unknown): e is SwitchyardError {
+  return e instanceof SwitchyardError;
+}

@@ -1,0 +1,71 @@
+/**
+ * The HTTP surface: one Fastify instance, one error handler that renders every
+ * failure in OpenAI's error shape, and the endpoint groups.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from "fastify";
+import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { registerChat } from "./chat.js";
+import type { Gateway } from "./gateway.js";
+import { registerModels } from "./models.js";
+import { registerOps } from "./ops.js";
+
+export function buildApp(gw: Gateway): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: gw.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: gw.config.server.bodyLimit,
+    // Headers and a request body must arrive within a minute; answers may take longer.
+    requestTimeout: 0,
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+  });
+
+  // JSON.parse directly: the bodies are plain data we spread into new objects, and
+  // its own message names where the syntax broke.
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
+    if (body === "") return done(errors.invalidJson("the body is empty"), undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(errors.invalidJson((e as Error).message), undefined);
+    }
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    const err = errors.notFound(req.method, req.url.split("?")[0] ?? req.url);
+    return reply.code(err.status).send(err.toJSON());
+  });
+
+  app.setErrorHandler((e: FastifyError | SwitchyardError, req, reply) => {
+    const err = toPublicError(e, req.id);
+    if (err.code === errors.internal.code) req.log.error({ err: e }, "unhandled error");
+    if (err.retryAfterMs !== undefined) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
+    return reply.code(err.status).send(err.toJSON());
+  });
+
+  registerChat(app, gw);
+  registerModels(app, gw);
+  registerOps(app, gw);
+  return app;
+}
+
+function toPublicError(e: FastifyError | SwitchyardError, requestId: string): SwitchyardError {
+  if (isSwitchyardError(e)) return e;
+  switch (e.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return errors.bodyTooLarge(Number((e.message.match(/\d+/) ?? ["0"])[0]));
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return errors.unsupportedMediaType(String(e.message.split("'")[1] ?? "none"));
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return errors.invalidJson("the body is empty");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return errors.invalidJson("Content-Length does not match the body");
+  }
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+    return errors.invalidBody("(request)", e.message);
+  }
+  return errors.internal(requestId);
+}

@@ -1,0 +1,182 @@
+/**
+ * POST /v1/chat/completions: authenticate, validate, resolve the route, run the
+ * fallback chain, answer (JSON, or SSE forwarded chunk by chunk), and hand one
+ * row to the request log. The log row is built after the answer has gone out.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
+import type { StreamChunk } from "../backends/types.js";
+import type { ChatRequest, Usage } from "../core/openai-types.js";
+import { checkChatRequest } from "../core/validate-chat.js";
+import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { ClientStream } from "./client-stream.js";
+import type { Gateway } from "./gateway.js";
+import { type CallOutcome, recordCall } from "./record-call.js";
+import { resolveRoute } from "./resolve-route.js";
+
+const CLIENT_CLOSED = "SY_ERR_REQUEST_CLIENT_CLOSED";
+
+function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function registerChat(app: FastifyInstance, gw: Gateway): void {
+  app.post("/v1/chat/completions", async (req, reply) => {
+    const t0 = performance.now();
+    const createdAt = Date.now();
+    const requestId = `req_${randomUUID().replaceAll("-", "")}`;
+    reply.header("x-switchyard-request-id", requestId);
+
+    const principal = await gw.auth.authenticate(req);
+    const problem = checkChatRequest(req.body);
+    if (problem) throw errors.invalidBody(problem.path, problem.problem);
+    const body = req.body as ChatRequest;
+    if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
+    const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"));
+    const session = header(req, "x-switchyard-session") ?? `ses_${randomUUID().replaceAll("-", "")}`;
+    const headers: Record<string, string> = {
+      "x-switchyard-request-id": requestId,
+      "x-switchyard-route": resolved.name,
+      "x-switchyard-variant": resolved.variant.name,
+      "x-switchyard-session": session,
+    };
+    reply.headers(headers);
+
+    const flight = gw.track();
+    const outcome: CallOutcome = {
+      requestId,
+      createdAt,
+      t0,
+      principal,
+      user: body.user ?? header(req, "x-switchyard-user") ?? null,
+      session,
+      resolved,
+      stream: body.stream === true,
+      request: body,
+    };
+    const onClientGone = () => {
+      if (!reply.raw.writableFinished) flight.controller.abort(new ClientGone());
+    };
+    reply.raw.once("close", onClientGone);
+    try {
+      let chain: ChainResult;
+      try {
+        chain = await runChain(resolved.targets, body, requestId, flight.controller.signal);
+      } catch (e) {
+        const failures = e instanceof ChainError ? e.failures : [];
+        const cause = e instanceof ChainError ? e.last : e;
+        const err =
+          flight.controller.signal.reason instanceof ClientGone ? undefined : toSwitchyardError(cause, requestId);
+        recordCall(gw, outcome, {
+          status: err?.status ?? 499,
+          errorCode: err?.code ?? CLIENT_CLOSED,
+          errorMessage: err?.message ?? "the client closed the connection before the answer",
+          failures,
+        });
+        if (!err) return reply.hijack();
+        throw err;
+      }
+      if (chain.started.kind === "json") {
+        const { body: completion, raw } = chain.started;
+        reply.header("x-switchyard-backend", chain.target.backend.name);
+        void reply.type("application/json").send(raw ?? JSON.stringify(completion));
+        recordCall(gw, outcome, {
+          status: 200,
+          chain,
+          usage: completion.usage ?? undefined,
+          finishReason: completion.choices[0]?.finish_reason ?? null,
+          outputText: completion.usage ? undefined : (completion.choices[0]?.message.content ?? ""),
+        });
+        return reply;
+      }
+      await streamToClient(gw, reply, headers, outcome, chain, body.stream_options?.include_usage === true);
+      return reply;
+    } finally {
+      reply.raw.off("close", onClientGone);
+      flight.done();
+    }
+  });
+}
+
+class ClientGone extends Error {
+  constructor() {
+    super("client closed the connection");
+  }
+}
+
+function toSwitchyardError(e: unknown, requestId: string): SwitchyardError {
+  return isSwitchyardError(e) ? e : errors.internal(requestId);
+}
+
+async function streamToClient(
+  gw: Gateway,
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  outcome: CallOutcome,
+  chain: ChainResult,
+  clientWantsUsage: boolean,
+): Promise<void> {
+  if (chain.started.kind !== "stream") return;
+  const started = chain.started;
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    ...headers,
+    "x-switchyard-backend": chain.target.backend.name,
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  const client = new ClientStream(reply.raw);
+  let ttft: number | null = null;
+  let usage: Usage | undefined;
+  let finishReason: string | null = null;
+  const text: string[] = [];
+  let failure: SwitchyardError | undefined;
+
+  const forward = async (item: StreamChunk) => {
+    const { chunk } = item;
+    if (chunk.usage) usage = chunk.usage;
+    const choice = chunk.choices[0];
+    if (choice) {
+      if (typeof choice.delta?.content === "string") text.push(choice.delta.content);
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+    // The usage-only chunk exists because we asked for it; pass it on only if the client did.
+    if (chunk.choices.length === 0 && chunk.usage && !clientWantsUsage) return;
+    await client.data(item.text);
+    ttft ??= performance.now() - outcome.t0;
+  };
+
+  try {
+    if (started.first) await forward(started.first);
+    for await (const item of started.rest) {
+      if (client.closed) break;
+      await forward(item);
+    }
+    if (!client.closed) await client.data("[DONE]");
+  } catch (e) {
+    const reason = isSwitchyardError(e) ? e : undefined;
+    failure =
+      reason?.code === errors.shuttingDown.code || reason?.code === errors.upstreamStreamBroken.code
+        ? reason
+        : errors.upstreamStreamBroken({ cause: e }, chain.target.backend.name, reason?.message ?? String(e));
+    if (!client.closed) await client.data(JSON.stringify(failure.toJSON()));
+  } finally {
+    started.finish();
+    client.end();
+  }
+  const gone = client.closed && !reply.raw.writableFinished;
+  recordCall(gw, outcome, {
+    status: gone && !failure ? 499 : 200,
+    chain,
+    usage,
+    finishReason,
+    outputText: usage ? undefined : text.join(""),
+    ttftMs: ttft,
+    errorCode: failure?.code ?? (gone ? CLIENT_CLOSED : undefined),
+    errorMessage: failure?.message ?? (gone ? "the client closed the connection mid-stream" : undefined),
+  });
+}

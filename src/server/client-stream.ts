@@ -1,0 +1,38 @@
+/**
+ * Writes SSE to the client as chunks arrive, respecting backpressure, and
+ * noticing a client that went away (so the upstream call is ended at once).
+ */
+import type { ServerResponse } from "node:http";
+
+export class ClientStream {
+  #closed = false;
+
+  constructor(private readonly res: ServerResponse) {
+    res.once("close", () => {
+      this.#closed = true;
+    });
+  }
+
+  get closed(): boolean {
+    return this.#closed || this.res.destroyed;
+  }
+
+  /** Writes one `data:` event; resolves when the socket can take more (or the client left). */
+  async data(payload: string): Promise<void> {
+    if (this.closed) return;
+    if (this.res.write(`data: ${payload}\n\n`)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.res.off("drain", done);
+        this.res.off("close", done);
+        resolve();
+      };
+      this.res.on("drain", done);
+      this.res.on("close", done);
+    });
+  }
+
+  end(): void {
+    if (!this.closed) this.res.end();
+  }
+}

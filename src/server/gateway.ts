@@ -1,0 +1,113 @@
+/**
+ * Everything a running Switchyard holds: config, store, request log writer, key
+ * cache, the resilient backends and metrics; and the order they start and stop
+ * in (a graceful drain loses no log row).
+ */
+import type { Logger } from "pino";
+import { createBackend } from "../backends/registry.js";
+import { ResilientBackend } from "../backends/resilient.js";
+import type { Config } from "../core/config/schema.js";
+import { errors } from "../errors.js";
+import { type Db, migrateToLatest, openDatabase } from "../store/db.js";
+import { RequestLogWriter } from "../store/request-log.js";
+import { Authenticator, KeyCache } from "./auth.js";
+import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+
+export class Gateway {
+  readonly backends = new Map<string, ResilientBackend>();
+  readonly metrics: GatewayMetrics;
+  readonly log: RequestLogWriter;
+  readonly keys: KeyCache;
+  readonly auth: Authenticator;
+  #draining = false;
+  readonly #inFlight = new Set<AbortController>();
+  readonly #recording = new Set<Promise<void>>();
+  #idle: (() => void) | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly db: Db,
+    readonly logger: Logger,
+  ) {
+    this.log = new RequestLogWriter(db, config.requestLog, logger);
+    this.metrics = createMetrics({
+      logQueueDepth: () => this.log.depth,
+      logRowsDropped: () => this.log.dropped,
+      backendsInFlight: () => [...this.backends].map(([name, b]) => [name, b.inFlight]),
+    });
+    this.keys = new KeyCache(db, logger);
+    this.auth = new Authenticator(config, this.keys);
+    for (const [name, cfg] of Object.entries(config.backends)) {
+      const backend = new ResilientBackend(createBackend(name, cfg), cfg, (state) => {
+        this.metrics.breakerState.set({ backend: name }, BREAKER_VALUE[state]);
+        logger.warn({ backend: name, breaker: state }, `backend ${name}: circuit breaker ${state}`);
+      });
+      this.metrics.breakerState.set({ backend: name }, 0);
+      this.backends.set(name, backend);
+    }
+  }
+
+  /** Opens the store, migrates it, loads keys. */
+  static async open(config: Config, logger: Logger): Promise<Gateway> {
+    const db = openDatabase(config.database.url);
+    await migrateToLatest(db);
+    const gw = new Gateway(config, db, logger);
+    await gw.keys.start();
+    return gw;
+  }
+
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Registers a request in flight; the returned controller aborts when the
+   * drain's grace period ends. Call `done` when the response has ended.
+   */
+  track(): { controller: AbortController; done: () => void } {
+    if (this.#draining) throw errors.shuttingDown();
+    const controller = new AbortController();
+    this.#inFlight.add(controller);
+    return {
+      controller,
+      done: () => {
+        this.#inFlight.delete(controller);
+        if (this.#inFlight.size === 0) this.#idle?.();
+      },
+    };
+  }
+
+  /** Keeps a request-log row being built from being lost to a shutdown. */
+  recording(p: Promise<void>): void {
+    this.#recording.add(p);
+    void p.finally(() => this.#recording.delete(p));
+  }
+
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+
+  /** Stops taking requests, waits up to the grace period for those in flight, then cuts the rest. */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    if (this.#inFlight.size > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, graceMs);
+        this.#idle = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    for (const c of this.#inFlight) c.abort(errors.shuttingDown());
+  }
+
+  /** Writes every queued log row and releases the store and upstream pools. */
+  async close(): Promise<void> {
+    this.keys.stop();
+    await Promise.allSettled([...this.#recording]);
+    await this.log.close();
+    await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
+    await this.db.destroy();
+  }
+}

@@ -1,0 +1,91 @@
+/** Prometheus metrics, on a registry of their own so tests can run several servers. */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export interface GatewayMetrics {
+  registry: Registry;
+  requests: Counter<"route" | "variant" | "backend" | "status">;
+  latency: Histogram<"route" | "variant" | "backend">;
+  ttft: Histogram<"route" | "variant" | "backend">;
+  upstreamErrors: Counter<"backend" | "code">;
+  breakerState: Gauge<"backend">;
+  inFlight: Gauge<"backend">;
+  logQueueDepth: Gauge;
+  logRowsDropped: Gauge;
+}
+
+export const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
+
+/** Values read at scrape time rather than updated on every request. */
+export interface ScrapeSources {
+  logQueueDepth(): number;
+  logRowsDropped(): number;
+  backendsInFlight(): Iterable<[string, number]>;
+}
+
+export function createMetrics(sources: ScrapeSources): GatewayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "switchyard_process_" });
+  const m: GatewayMetrics = {
+    registry,
+    requests: new Counter({
+      name: "switchyard_requests_total",
+      help: "Chat requests answered, by route, variant, backend and HTTP status",
+      labelNames: ["route", "variant", "backend", "status"],
+      registers: [registry],
+    }),
+    latency: new Histogram({
+      name: "switchyard_request_duration_seconds",
+      help: "Time from request to last byte",
+      labelNames: ["route", "variant", "backend"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    ttft: new Histogram({
+      name: "switchyard_time_to_first_token_seconds",
+      help: "Time from request to the first streamed chunk sent to the client",
+      labelNames: ["route", "variant", "backend"],
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    }),
+    upstreamErrors: new Counter({
+      name: "switchyard_upstream_errors_total",
+      help: "Failed upstream calls (after retries), by backend and error code",
+      labelNames: ["backend", "code"],
+      registers: [registry],
+    }),
+    breakerState: new Gauge({
+      name: "switchyard_breaker_state",
+      help: "Circuit breaker state per backend: 0 closed, 1 half-open, 2 open",
+      labelNames: ["backend"],
+      registers: [registry],
+    }),
+    inFlight: new Gauge({
+      name: "switchyard_backend_in_flight",
+      help: "Calls in progress per backend",
+      labelNames: ["backend"],
+      registers: [registry],
+      collect() {
+        for (const [backend, n] of sources.backendsInFlight()) this.set({ backend }, n);
+      },
+    }),
+    logQueueDepth: new Gauge({
+      name: "switchyard_log_queue_depth",
+      help: "Request log rows waiting to be written",
+      registers: [registry],
+      collect() {
+        this.set(sources.logQueueDepth());
+      },
+    }),
+    logRowsDropped: new Gauge({
+      name: "switchyard_log_rows_dropped",
+      help: "Request log rows dropped because the queue was full",
+      registers: [registry],
+      collect() {
+        this.set(sources.logRowsDropped());
+      },
+    }),
+  };
+  return m;
+}

@@ -1,0 +1,49 @@
+/**
+ * Operations endpoints: liveness, readiness (store reachable, at least one
+ * backend whose breaker is not open), Prometheus metrics, and the admin view of
+ * backends with their health.
+ */
+
+import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import { errors } from "../errors.js";
+import type { Gateway } from "./gateway.js";
+
+export function registerOps(app: FastifyInstance, gw: Gateway): void {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_req, reply) => {
+    const checks: Record<string, string> = {};
+    if (gw.draining) checks.server = "draining";
+    try {
+      await sql`select 1`.execute(gw.db);
+      checks.store = "ok";
+    } catch (e) {
+      checks.store = `unreachable: ${(e as Error).message}`;
+    }
+    const healthy = [...gw.backends.values()].filter((b) => b.breakerState !== "open").length;
+    checks.backends = `${healthy}/${gw.backends.size} available`;
+    const ready = !gw.draining && checks.store === "ok" && healthy > 0;
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
+  });
+
+  app.get("/metrics", async (_req, reply) => {
+    const body = await gw.metrics.registry.metrics();
+    return reply.type(gw.metrics.registry.contentType).send(body);
+  });
+
+  app.get("/v1/admin/backends", async (req) => {
+    const p = await gw.auth.authenticate(req);
+    if (p.role !== "admin") throw errors.forbidden("read backend health (admin keys only)");
+    return {
+      object: "list",
+      data: [...gw.backends.entries()].map(([name, b]) => ({
+        name,
+        kind: b.kind,
+        breaker: b.breakerState,
+        in_flight: b.inFlight,
+        max_concurrency: gw.config.backends[name]?.maxConcurrency,
+      })),
+    };
+  });
+}

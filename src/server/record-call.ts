@@ -1,0 +1,106 @@
+/**
+ * Turns the outcome of one chat call into a request-log row and metrics. Runs
+ * after the answer has gone out; the only awaited work is the token estimate for
+ * an upstream that sent no usage, and the row is pushed to memory, never written
+ * here.
+ */
+import type { ChainResult, FailedAttempt } from "../backends/chain.js";
+import { costUsd } from "../core/cost.js";
+import type { ChatRequest, Usage } from "../core/openai-types.js";
+import { estimatePromptTokens, estimateTextTokens } from "../core/tokens.js";
+import type { Principal } from "./auth.js";
+import type { Gateway } from "./gateway.js";
+import type { ResolvedRoute } from "./resolve-route.js";
+
+export interface CallOutcome {
+  requestId: string;
+  createdAt: number;
+  /** performance.now() when the request arrived. */
+  t0: number;
+  principal: Principal;
+  user: string | null;
+  session: string;
+  resolved: ResolvedRoute;
+  stream: boolean;
+  request: ChatRequest;
+}
+
+export interface CallEnd {
+  status: number;
+  chain?: ChainResult;
+  usage?: Usage | undefined;
+  finishReason?: string | null;
+  /** The answer's text, given only when usage is missing so tokens must be counted here. */
+  outputText?: string | undefined;
+  ttftMs?: number | null;
+  errorCode?: string | undefined;
+  errorMessage?: string | undefined;
+  failures?: FailedAttempt[];
+}
+
+export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
+  const latencyMs = performance.now() - o.t0;
+  gw.recording(
+    buildAndPush(gw, o, end, latencyMs).catch((e) => {
+      gw.logger.error({ err: e, request_id: o.requestId }, "could not record a request log row");
+    }),
+  );
+}
+
+async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs: number): Promise<void> {
+  const chain = end.chain;
+  const backendName = chain?.target.backend.name ?? null;
+  const model = chain?.target.model ?? null;
+  let input: number | null = end.usage?.prompt_tokens ?? null;
+  let output: number | null = end.usage?.completion_tokens ?? null;
+  let estimated = 0;
+  if (chain && !end.usage && end.outputText !== undefined) {
+    input = await estimatePromptTokens(o.request.messages);
+    output = await estimateTextTokens(end.outputText);
+    estimated = 1;
+  }
+  const backendCfg = chain ? gw.config.backends[chain.target.backend.name] : undefined;
+  const price = model ? backendCfg?.prices[model] : undefined;
+  const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];
+  const variant = o.resolved.variant.name;
+  const route = o.resolved.name;
+
+  gw.log.push({
+    id: o.requestId,
+    created_at: o.createdAt,
+    tenant: o.principal.tenant,
+    key_id: o.principal.keyId,
+    user_id: o.user,
+    session_id: o.session,
+    route,
+    experiment: null,
+    variant,
+    backend: backendName,
+    upstream_model: model,
+    prompt_version: null,
+    stream: o.stream ? 1 : 0,
+    status: end.status,
+    error_code: end.errorCode ?? null,
+    error_message: end.errorMessage ?? null,
+    finish_reason: end.finishReason ?? null,
+    input_tokens: input,
+    output_tokens: output,
+    tokens_estimated: estimated,
+    cost_usd: costUsd(price, input, output),
+    latency_ms: latencyMs,
+    ttft_ms: end.ttftMs ?? null,
+    served_by: chain?.servedBy ?? null,
+    fallback_used: chain && chain.servedBy > 0 ? 1 : 0,
+    attempts: chain?.started.attempts ?? 0,
+    failures: failures.length > 0 ? JSON.stringify(failures) : null,
+  });
+
+  const labels = { route, variant, backend: backendName ?? "none" };
+  gw.metrics.requests.inc({ ...labels, status: String(end.status) });
+  gw.metrics.latency.observe(labels, latencyMs / 1000);
+  if (end.ttftMs != null) gw.metrics.ttft.observe(labels, end.ttftMs / 1000);
+  for (const f of failures) gw.metrics.upstreamErrors.inc({ backend: f.backend, code: f.code });
+  if (end.errorCode && backendName && !failures.some((f) => f.code === end.errorCode)) {
+    gw.metrics.upstreamErrors.inc({ backend: backendName, code: end.errorCode });
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Opens the store named by `database.url` and brings its schema up to date.
+ * SQLite (a file path, `sqlite:path` or `:memory:`) is the embedded default.
+ */
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, type MigrationResultSet, Migrator, SqliteDialect } from "kysely";
+import { migrations } from "./migrations/index.js";
+import type { Database } from "./schema.js";
+
+export type Db = Kysely<Database>;
+
+export class StoreError extends Error {
+  override name = "StoreError";
+}
+
+export function openDatabase(url: string): Db {
+  if (/^postgres(ql)?:\/\//i.test(url)) {
+    throw new StoreError(
+      "database.url names PostgreSQL, which this version of Switchyard cannot use yet; use a SQLite file path (for example ./switchyard.db)",
+    );
+  }
+  const file = url.replace(/^sqlite:(\/\/)?/i, "");
+  let sqlite: BetterSqlite3.Database;
+  try {
+    sqlite = new BetterSqlite3(file);
+  } catch (e) {
+    throw new StoreError(`cannot open the SQLite database '${file}': ${(e as Error).message}`);
+  }
+  // WAL lets readers (reports, the CLI) work while the server writes.
+  sqlite.pragma("journal_mode = WAL");
+  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma("busy_timeout = 5000");
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+}
+
+export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const result = await migrator.migrateToLatest();
+  if (result.error) {
+    const failed = result.results?.find((r) => r.status === "Error")?.migrationName ?? "unknown";
+    throw new StoreError(`migration ${failed} failed: ${(result.error as Error).message ?? result.error}`);
+  }
+  return result;
+}

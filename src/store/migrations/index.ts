@@ -1,0 +1,10 @@
+/**
+ * Every migration, in order. Listed here rather than read from the directory so
+ * the migrator works the same from src/ under tests and from dist/.
+ */
+import type { Migration } from "kysely";
+import * as m0001 from "./20261123_0001_initial.js";
+
+export const migrations: Record<string, Migration> = {
+  "20261123_0001_initial": m0001,
+};

@@ -1,0 +1,112 @@
+/**
+ * The request log's writer. `push` only appends to memory, so the request path
+ * never waits on the store; rows are written in multi-row batches on a timer or
+ * when a batch fills, and `close` writes everything left (graceful shutdown).
+ * Memory is bounded: past `maxQueue` the oldest rows are dropped and counted.
+ */
+import type { Insertable } from "kysely";
+import type { Logger } from "pino";
+import type { Db } from "./db.js";
+import type { RequestLogTable } from "./schema.js";
+
+export type LogRow = Insertable<RequestLogTable>;
+
+export interface RequestLogOptions {
+  flushIntervalMs: number;
+  batchSize: number;
+  maxQueue: number;
+}
+
+/** SQLite allows 32766 bound parameters per statement; ~30 columns a row keeps 500 rows well under. */
+const ROWS_PER_INSERT = 500;
+
+export class RequestLogWriter {
+  #queue: LogRow[] = [];
+  #flushing: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #dropped = 0;
+  #written = 0;
+  #closed = false;
+
+  constructor(
+    private readonly db: Db,
+    private readonly opts: RequestLogOptions,
+    private readonly logger: Logger,
+  ) {
+    this.#timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
+    this.#timer.unref();
+  }
+
+  get depth(): number {
+    return this.#queue.length;
+  }
+
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  get written(): number {
+    return this.#written;
+  }
+
+  push(row: LogRow): void {
+    this.#queue.push(row);
+    if (this.#queue.length > this.opts.maxQueue) {
+      const excess = this.#queue.length - this.opts.maxQueue;
+      this.#queue.splice(0, excess);
+      this.#dropped += excess;
+      this.logger.error(
+        { dropped: excess, total_dropped: this.#dropped },
+        "request log queue full; oldest rows dropped",
+      );
+    }
+    if (this.#queue.length >= this.opts.batchSize && !this.#flushing) setImmediate(() => void this.flush());
+  }
+
+  /** Writes every queued row; concurrent calls share one flush. */
+  flush(): Promise<void> {
+    if (this.#flushing) return this.#flushing;
+    if (this.#queue.length === 0) return Promise.resolve();
+    this.#flushing = this.#drain().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.splice(0, this.opts.batchSize);
+      try {
+        await this.db.transaction().execute(async (trx) => {
+          for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
+            await trx
+              .insertInto("request_log")
+              .values(batch.slice(i, i + ROWS_PER_INSERT))
+              .execute();
+          }
+        });
+        this.#written += batch.length;
+      } catch (e) {
+        // Keep the rows for the next flush; the store may be briefly locked or down.
+        this.#queue.unshift(...batch);
+        this.logger.error({ err: e, queued: this.#queue.length }, "request log write failed; will retry");
+        return;
+      }
+    }
+  }
+
+  /** Stops the timer and writes everything left, retrying briefly if the store resists. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (let tries = 0; tries < 5 && this.#queue.length > 0; tries++) {
+      await this.flush();
+      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    await this.#flushing;
+    if (this.#queue.length > 0) {
+      this.logger.error({ lost: this.#queue.length }, "request log rows could not be written before exit");
+    }
+  }
+}
