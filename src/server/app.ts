@@ -24,7 +24,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
 
   // JSON.parse directly: the bodies are plain data we spread into new objects, and
   // its own message names where the syntax broke.
-  app.removeContentTypeParser("application/json");
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser("application/json", { parseAs: "string" }, (_req, body, done) => {
     if (body === "") return done(errors.invalidJson("the body is empty"), undefined);
     try {
@@ -40,7 +40,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   });
 
   app.setErrorHandler((e: FastifyError | SwitchyardError, req, reply) => {
-    const err = toPublicError(e, req.id);
+    const err = toPublicError(e, req.id, gw.config.server.bodyLimit);
     if (err.code === errors.internal.code) req.log.error({ err: e }, "unhandled error");
     if (err.retryAfterMs !== undefined) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
     return reply.code(err.status).send(err.toJSON());
@@ -52,13 +52,12 @@ export function buildApp(gw: Gateway): FastifyInstance {
   return app;
 }
 
-function toPublicError(e: FastifyError | SwitchyardError, requestId: string): SwitchyardError {
+function toPublicError(e: FastifyError | SwitchyardError, requestId: string, bodyLimit: number): SwitchyardError {
   if (isSwitchyardError(e)) return e;
+  if (e.statusCode === 415) return errors.unsupportedMediaType(String(e.message.split("'")[1] ?? "none"));
   switch (e.code) {
     case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return errors.bodyTooLarge(Number((e.message.match(/\d+/) ?? ["0"])[0]));
-    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-      return errors.unsupportedMediaType(String(e.message.split("'")[1] ?? "none"));
+      return errors.bodyTooLarge(bodyLimit);
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return errors.invalidJson("the body is empty");
     case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
