@@ -33,8 +33,17 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   const shutdown = () => {
     stopping ??= (async () => {
       const closing = app.close();
-      await gateway.drain(config.server.shutdownGraceMs);
-      await closing;
+      // Keep-alive sockets that finish their last answer during the drain would
+      // otherwise hold the server open until the client's own idle timeout.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      try {
+        await gateway.drain(config.server.shutdownGraceMs);
+        logger.info({ in_flight: gateway.inFlightCount }, "drained");
+        await closing;
+        logger.info("HTTP server closed");
+      } finally {
+        clearInterval(reaper);
+      }
       await gateway.close();
     })();
     return stopping;

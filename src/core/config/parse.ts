@@ -53,10 +53,12 @@ export function parseConfig(text: string, source: string, env: Record<string, st
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      doc.errors.map((e) => e.message.split("\n")[0] ?? e.message),
-    );
+    // The first YAML error is the real one; the rest are usually its echoes.
+    const first = doc.errors[0] as (typeof doc.errors)[number];
+    const lineNo = first.linePos?.[0].line;
+    const line = lineNo ? (text.split("\n")[lineNo - 1] ?? "") : "";
+    const hint = line.includes("${") ? ' (inside { } or [ ], quote a value that uses ${VAR}: "${VAR}")' : "";
+    throw new ConfigError(source, [`${first.message.split("\n")[0]}${hint}`]);
   }
   const raw = doc.toJS() ?? {};
   if (typeof raw !== "object" || Array.isArray(raw)) {

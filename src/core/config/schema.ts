@@ -14,7 +14,8 @@ const ms = (def: number) => z.number().int().positive().default(def);
 const SIZE = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb)?$/i;
 const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 ** 3 };
 /** A byte size: a number of bytes or a string such as "4mb". */
-const byteSize = z.union([
+const byteSize = z.union(
+  [
   z.number().int().positive(),
   z
     .string()
@@ -23,7 +24,9 @@ const byteSize = z.union([
       const [, n, unit] = SIZE.exec(s.trim()) as RegExpExecArray;
       return Math.round(Number(n) * (UNITS[(unit ?? "b").toLowerCase()] ?? 1));
     }),
-]);
+  ],
+  { error: 'expected a size such as 1048576, "512kb" or "4mb"' },
+);
 
 const price = z.strictObject({
   input: z.number().nonnegative().describe("USD per million input tokens"),
@@ -62,21 +65,23 @@ const backendCommon = {
 
 const openaiBackend = z.strictObject({
   type: z.literal("openai"),
-  baseUrl: z.url(),
+  baseUrl: z.url({ error: "expected a URL such as http://127.0.0.1:11434/v1" }),
   apiKey: z.string().optional(),
   ...backendCommon,
 });
 
 const anthropicBackend = z.strictObject({
   type: z.literal("anthropic"),
-  baseUrl: z.url().default("https://api.anthropic.com"),
+  baseUrl: z.url({ error: "expected a URL such as https://api.anthropic.com" }).default("https://api.anthropic.com"),
   apiKey: z.string().optional(),
   anthropicVersion: z.string().default("2023-06-01"),
   defaultMaxTokens: z.number().int().positive().default(4096),
   ...backendCommon,
 });
 
-const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend]);
+const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend], {
+  error: 'expected type "openai" or "anthropic"',
+});
 
 const target = {
   backend: z.string(),
