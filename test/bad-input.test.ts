@@ -25,7 +25,11 @@ beforeAll(async () => {
   globexKey = (await createKey(gw.gateway.db, { tenant: "globex", role: "app" })).key;
   const revoked = await createKey(gw.gateway.db, { tenant: "acme", role: "app" });
   revokedKey = revoked.key;
-  await gw.gateway.db.updateTable("api_keys").set({ revoked_at: Date.now() }).where("id", "=", revoked.record.id).execute();
+  await gw.gateway.db
+    .updateTable("api_keys")
+    .set({ revoked_at: Date.now() })
+    .where("id", "=", revoked.record.id)
+    .execute();
   await gw.gateway.keys.refresh();
 });
 
@@ -49,7 +53,11 @@ describe("bad input", () => {
   it("malformed JSON → 400 naming the syntax problem", async () => {
     const r = await post('{"model": "chat", "messages": [');
     expect(r.status).toBe(400);
-    expect(r.body.error).toMatchObject({ type: "invalid_request_error", code: "SY_ERR_REQUEST_INVALID_JSON", param: null });
+    expect(r.body.error).toMatchObject({
+      type: "invalid_request_error",
+      code: "SY_ERR_REQUEST_INVALID_JSON",
+      param: null,
+    });
     expect(r.body.error.message).toMatch(/^Request body is not valid JSON: /);
   });
 
@@ -81,13 +89,16 @@ describe("bad input", () => {
     const content = await post({ model: "chat", messages: [{ role: "user", content: 7 }] });
     expect(content.body.error).toMatchObject({
       param: "messages[0].content",
-      message: "Invalid request body at 'messages[0].content': expected a string or an array of content parts, got a number",
+      message:
+        "Invalid request body at 'messages[0].content': expected a string or an array of content parts, got a number",
     });
     const stream = await post({ model: "chat", messages: user, stream: "yes" });
     expect(stream.body.error.param).toBe("stream");
     const temp = await post({ model: "chat", messages: user, temperature: "hot" });
     expect(temp.body.error.param).toBe("temperature");
-    expect((await post("[1,2]")).body.error.message).toBe("Invalid request body at '(body)': expected a JSON object, got an array");
+    expect((await post("[1,2]")).body.error.message).toBe(
+      "Invalid request body at '(body)': expected a JSON object, got an array",
+    );
   });
 
   it("oversized body → 413", async () => {

@@ -3,8 +3,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { runCli, serve } from "./cli-process.js";
+import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 
 let upstream: FakeOpenAI;
 let dir: string;

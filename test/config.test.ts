@@ -34,7 +34,11 @@ tenants:
 describe("config", () => {
   it("applies defaults and interpolates the environment", () => {
     const cfg = parseConfig(valid, "switchyard.yaml", { OPENAI_API_KEY: "sk-abc" });
-    expect(cfg.backends.oa).toMatchObject({ baseUrl: "http://127.0.0.1:11434/v1", apiKey: "sk-abc", maxConcurrency: 64 });
+    expect(cfg.backends.oa).toMatchObject({
+      baseUrl: "http://127.0.0.1:11434/v1",
+      apiKey: "sk-abc",
+      maxConcurrency: 64,
+    });
     expect(cfg.backends.oa?.timeouts).toEqual({ connectMs: 5000, firstByteMs: 120000, totalMs: 600000 });
     expect(cfg.backends.claude).toMatchObject({ baseUrl: "https://api.anthropic.com", apiKey: "literal-${NOT_A_VAR}" });
     expect(cfg.server).toEqual({ host: "127.0.0.1", port: 8400, bodyLimit: 4 * 1024 * 1024, shutdownGraceMs: 15000 });

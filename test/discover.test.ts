@@ -29,7 +29,12 @@ describe("first run without a config", () => {
     const raw = configFromDiscovery(found);
     const cfg = validateConfig(raw, "generated");
     // Both fakes serve the same two models, so each route carries its server's name.
-    expect(Object.keys(cfg.routes).sort()).toEqual(["ollama/fake-large", "ollama/fake-model", "vllm/fake-large", "vllm/fake-model"]);
+    expect(Object.keys(cfg.routes).sort()).toEqual([
+      "ollama/fake-large",
+      "ollama/fake-model",
+      "vllm/fake-large",
+      "vllm/fake-model",
+    ]);
     expect(cfg.auth.required).toBe(false);
 
     const gw = await startGateway(raw);

@@ -68,7 +68,13 @@ describe("Anthropic through the gateway", () => {
     expect(finish).toBe("stop");
     const id = response.headers.get("x-switchyard-request-id");
     const row = (await gw.rows()).find((r) => r.id === id);
-    expect(row).toMatchObject({ backend: "claude", upstream_model: "claude-sonnet-4-5", input_tokens: 21, output_tokens: 5, tokens_estimated: 0 });
+    expect(row).toMatchObject({
+      backend: "claude",
+      upstream_model: "claude-sonnet-4-5",
+      input_tokens: 21,
+      output_tokens: 5,
+      tokens_estimated: 0,
+    });
     expect(row?.cost_usd).toBeCloseTo((21 * 3 + 5 * 15) / 1e6, 12);
     expect(row?.ttft_ms).toBeGreaterThan(0);
   });

@@ -2,11 +2,15 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Selectable } from "kysely";
 import { pino } from "pino";
 import { validateConfig } from "../src/core/config/parse.js";
 import { type RunningServer, startServer } from "../src/server/serve.js";
 import { openDatabase } from "../src/store/db.js";
-import type { RequestLogTable } from "../src/store/schema.js";
+import type { RequestLogTable as RequestLogColumns } from "../src/store/schema.js";
+
+/** A request-log row as read back from the store. */
+export type RequestLogTable = Selectable<RequestLogColumns>;
 
 export interface TestGateway extends RunningServer {
   dbPath: string;

@@ -11,7 +11,14 @@ let admin: string;
 beforeAll(async () => {
   upstream = await startFakeOpenAI();
   gw = await startGateway({
-    backends: { fake: { type: "openai", baseUrl: upstream.url, breaker: { failureThreshold: 1, cooldownMs: 60_000 }, retry: { maxRetries: 0 } } },
+    backends: {
+      fake: {
+        type: "openai",
+        baseUrl: upstream.url,
+        breaker: { failureThreshold: 1, cooldownMs: 60_000 },
+        retry: { maxRetries: 0 },
+      },
+    },
     routes: { chat: { variants: [{ name: "a", backend: "fake", model: "fake-model" }] } },
     tenants: { ops: { routes: "*" } },
   });

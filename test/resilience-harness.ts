@@ -5,9 +5,8 @@
  * sees and every log row are checked for the upstream API key when a test ends.
  */
 import { afterEach, expect } from "vitest";
-import type { RequestLogTable } from "../src/store/schema.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
-import { eventually, startGateway, type TestGateway } from "./helpers.js";
+import { eventually, type RequestLogTable, startGateway, type TestGateway } from "./helpers.js";
 
 /** The upstream key configured on both backends; it must never reach a client or the log. */
 export const SECRET = "sk-test-upstream-secret-abcdef";
@@ -46,7 +45,9 @@ const running: Harness[] = [];
  * (upstream model fake-model), with `backup` (fake-large) as its fallback unless
  * `withFallback` is false.
  */
-export async function setup(opts: { primary?: Tuning; backup?: Tuning; withFallback?: boolean } = {}): Promise<Harness> {
+export async function setup(
+  opts: { primary?: Tuning; backup?: Tuning; withFallback?: boolean } = {},
+): Promise<Harness> {
   const primary = await startFakeOpenAI();
   const backup = await startFakeOpenAI();
   const gw = await startGateway({
@@ -99,7 +100,12 @@ export async function post(h: Harness, body: Record<string, unknown> = ask): Pro
   });
   const text = await res.text();
   h.seen.push(text);
-  return { status: res.status, headers: res.headers, text, requestId: res.headers.get("x-switchyard-request-id") ?? "" };
+  return {
+    status: res.status,
+    headers: res.headers,
+    text,
+    requestId: res.headers.get("x-switchyard-request-id") ?? "",
+  };
 }
 
 /** The `data:` payloads of an SSE body, in order. */

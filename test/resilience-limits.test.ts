@@ -26,6 +26,13 @@ async function breakerOf(h: Harness, backend: string): Promise<string> {
   return body.data.find((b) => b.name === backend)?.breaker ?? "missing";
 }
 
+async function inFlight(h: Harness, backend: string): Promise<number> {
+  const body = (await (await fetch(`${h.gw.url}/v1/admin/backends`)).json()) as {
+    data: { name: string; in_flight: number }[];
+  };
+  return body.data.find((b) => b.name === backend)?.in_flight ?? Number.NaN;
+}
+
 async function breakerMetric(h: Harness, backend: string): Promise<number> {
   const text = await (await fetch(`${h.gw.url}/metrics`)).text();
   const m = new RegExp(`^switchyard_breaker_state\\{backend="${backend}"\\} (\\d+)$`, "m").exec(text);
@@ -35,7 +42,7 @@ async function breakerMetric(h: Harness, backend: string): Promise<number> {
 describe("circuit breaker", () => {
   it("opens after failureThreshold consecutive failures, skips the upstream, and closes after a good probe", async () => {
     const h = await setup({
-      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 400 } },
+      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 800 } },
     });
     h.primary.fallback = { kind: "status", status: 500 };
     expect(await breakerOf(h, "primary")).toBe("closed");
@@ -55,10 +62,12 @@ describe("circuit breaker", () => {
     expect(h.primary.requests).toHaveLength(2);
     const row = await rowFor(h, skipped.requestId);
     expect(row).toMatchObject({ status: 200, fallback_used: 1, served_by: 1 });
-    expect(failuresOf(row)).toEqual([expect.objectContaining({ backend: "primary", code: "SY_ERR_BACKEND_BREAKER_OPEN" })]);
+    expect(failuresOf(row)).toEqual([
+      expect.objectContaining({ backend: "primary", code: "SY_ERR_BACKEND_BREAKER_OPEN" }),
+    ]);
 
     // After the cooldown, one probe reaches the upstream; it succeeds and the breaker closes.
-    await sleep(450);
+    await sleep(850);
     const probe = await post(h);
     expect(probe.status).toBe(200);
     expect(probe.headers.get("x-switchyard-backend")).toBe("primary");
@@ -73,7 +82,7 @@ describe("circuit breaker", () => {
 
   it("answers 503 SY_ERR_BACKEND_BREAKER_OPEN without a fallback, and reopens after a failed probe", async () => {
     const h = await setup({
-      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 300 } },
+      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 800 } },
       withFallback: false,
     });
     h.primary.fallback = { kind: "status", status: 500 };
@@ -92,7 +101,7 @@ describe("circuit breaker", () => {
     expectOpenAIError(JSON.parse(refusedStream.text), "SY_ERR_BACKEND_BREAKER_OPEN");
 
     // The probe after the cooldown reaches the upstream, fails, and the breaker opens again.
-    await sleep(350);
+    await sleep(850);
     expect((await post(h)).status).toBe(502);
     expect(h.primary.requests).toHaveLength(3);
     expect(await breakerOf(h, "primary")).toBe("open");
@@ -117,46 +126,93 @@ describe("circuit breaker", () => {
     expect(h.primary.requests).toHaveLength(6);
     expect(await breakerOf(h, "primary")).toBe("open");
   });
+
+  it("reports the upstream's failure, not the breaker, when a request's own retries opened it", async () => {
+    const h = await setup({
+      primary: { retry: { maxRetries: 3 }, breaker: { failureThreshold: 2, cooldownMs: 10_000 } },
+      withFallback: false,
+    });
+    h.primary.fallback = { kind: "status", status: 500, body: { error: { message: "kaput" } } };
+    const res = await post(h);
+    // Two failures opened the breaker, so the third try never went out ...
+    expect(h.primary.requests).toHaveLength(2);
+    expect(await breakerOf(h, "primary")).toBe("open");
+    // ... but what failed this request was the upstream's 500, and that is what it is told.
+    expect(res.status).toBe(502);
+    expect(expectOpenAIError(JSON.parse(res.text), "SY_ERR_UPSTREAM_STATUS").message).toContain("kaput");
+    const row = await rowFor(h, res.requestId);
+    expect(failuresOf(row)).toEqual([expect.objectContaining({ backend: "primary", code: "SY_ERR_UPSTREAM_STATUS" })]);
+    // The next request is refused by the open breaker.
+    const refused = await post(h);
+    expect(refused.status).toBe(503);
+    expectOpenAIError(JSON.parse(refused.text), "SY_ERR_BACKEND_BREAKER_OPEN");
+  });
 });
 
 describe("concurrency limit", () => {
   it("answers 503 SY_ERR_BACKEND_SATURATED to a request over maxConcurrency when there is no fallback", async () => {
     const h = await setup({
-      primary: { maxConcurrency: 1, timeouts: { firstByteMs: 2000 }, breaker: { failureThreshold: 1 } },
+      primary: { maxConcurrency: 1, timeouts: { firstByteMs: 10_000 }, breaker: { failureThreshold: 1 } },
       withFallback: false,
     });
-    h.primary.script.push({ kind: "ok", delayMs: 500 });
-    const slow = post(h);
+    // The first request holds the only slot until its client gives up on it.
+    h.primary.script.push({ kind: "hang" });
+    const abort = new AbortController();
+    const first = fetch(`${h.gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(ask),
+      signal: abort.signal,
+    }).catch((e: unknown) => e);
     await eventually(() => expect(h.primary.requests).toHaveLength(1));
     const second = await post(h);
     expect(second.status).toBe(503);
     const err = expectOpenAIError(JSON.parse(second.text), "SY_ERR_BACKEND_SATURATED");
     expect(err.type).toBe("overloaded_error");
     expect(err.message).toContain("concurrency limit of 1");
-    expect((await slow).status).toBe(200);
     // The refused request never reached the upstream.
     expect(h.primary.requests).toHaveLength(1);
     expect(await rowFor(h, second.requestId)).toMatchObject({ status: 503, error_code: "SY_ERR_BACKEND_SATURATED" });
     // Being busy is not a fault: even with a threshold of 1 the breaker stayed closed.
     expect(await breakerOf(h, "primary")).toBe("closed");
+
+    // Once the first call is over, its slot serves the next request.
+    abort.abort();
+    await first;
+    await eventually(async () => expect(await inFlight(h, "primary")).toBe(0));
     expect((await post(h)).status).toBe(200);
+    expect(h.primary.requests).toHaveLength(2);
   });
 
   it("sends a request over maxConcurrency to the fallback, and holds the slot until a stream ends", async () => {
     const h = await setup({ primary: { maxConcurrency: 1 } });
-    // A stream of 20 chunks 30 ms apart holds the only slot for about 600 ms after its first byte.
-    h.primary.script.push({ kind: "ok", content: Array(20).fill("x").join(" "), chunkDelayMs: 30 });
-    const streaming = post(h, askStream);
-    await eventually(() => expect(h.primary.requests).toHaveLength(1));
+    // 40 chunks 50 ms apart: the stream holds the only slot for about two seconds after its first byte.
+    h.primary.script.push({ kind: "ok", content: Array(40).fill("x").join(" "), chunkDelayMs: 50 });
+    const res = await fetch(`${h.gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(askStream),
+    });
+    expect(res.status).toBe(200);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const decoder = new TextDecoder();
+    let streamed = decoder.decode((await reader.read()).value, { stream: true });
+
+    // The stream has started and still holds the slot: the next request goes to the fallback.
     const second = await post(h, ask);
     expect(second.status).toBe(200);
     expect(second.headers.get("x-switchyard-backend")).toBe("backup");
     const row = await rowFor(h, second.requestId);
     expect(row).toMatchObject({ status: 200, fallback_used: 1, served_by: 1 });
-    expect(failuresOf(row)).toEqual([expect.objectContaining({ backend: "primary", code: "SY_ERR_BACKEND_SATURATED" })]);
-    const first = await streaming;
-    expect(sseData(first.text).at(-1)).toBe("[DONE]");
+    expect(failuresOf(row)).toEqual([
+      expect.objectContaining({ backend: "primary", code: "SY_ERR_BACKEND_SATURATED" }),
+    ]);
+
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      streamed += decoder.decode(r.value, { stream: true });
+    expect(sseData(streamed).at(-1)).toBe("[DONE]");
     // The stream is over, so the slot is free again.
+    await eventually(async () => expect(await inFlight(h, "primary")).toBe(0));
     const third = await post(h, ask);
     expect(third.headers.get("x-switchyard-backend")).toBe("primary");
     expect(h.primary.requests).toHaveLength(2);

@@ -119,7 +119,7 @@ describe("timeouts", () => {
       served_by: 1,
       backend: "backup",
       upstream_model: "fake-large",
-      attempts: 1,
+      attempts: 3, // two calls to primary, one to backup
     });
     const failures = failuresOf(row);
     expect(failures).toHaveLength(1);
@@ -142,7 +142,8 @@ describe("timeouts", () => {
   });
 
   it("serves a slow first byte that arrives within the timeout, JSON and streamed", async () => {
-    const h = await setup({ primary: { timeouts: { firstByteMs: 400 } }, withFallback: false });
+    // 100 ms late, under a 1 s first-byte timeout.
+    const h = await setup({ primary: { timeouts: { firstByteMs: 1000 } }, withFallback: false });
     h.primary.script.push({ kind: "ok", delayMs: 100 }, { kind: "ok", delayMs: 100 });
     const plain = await post(h);
     expect(plain.status).toBe(200);
@@ -155,7 +156,10 @@ describe("timeouts", () => {
   });
 
   it("times out a first byte slower than the timeout, JSON and streamed", async () => {
-    const h = await setup({ primary: { timeouts: { firstByteMs: 200 }, retry: { maxRetries: 0 } }, withFallback: false });
+    const h = await setup({
+      primary: { timeouts: { firstByteMs: 200 }, retry: { maxRetries: 0 } },
+      withFallback: false,
+    });
     h.primary.script.push({ kind: "ok", delayMs: 700 }, { kind: "ok", delayMs: 700 });
     const plain = await post(h);
     expect(plain.status).toBe(504);
@@ -205,7 +209,9 @@ describe("connection failures before the first byte", () => {
     expect(h.backup.requests).toHaveLength(1);
     const row = await rowFor(h, res.requestId);
     expect(row).toMatchObject({ status: 200, fallback_used: 1, served_by: 1, error_code: null });
-    expect(failuresOf(row)).toEqual([expect.objectContaining({ backend: "primary", code: "SY_ERR_UPSTREAM_UNREACHABLE" })]);
+    expect(failuresOf(row)).toEqual([
+      expect.objectContaining({ backend: "primary", code: "SY_ERR_UPSTREAM_UNREACHABLE" }),
+    ]);
   });
 
   it("treats malformed SSE as the first event as a failure: retried on the same backend", async () => {
@@ -232,7 +238,9 @@ describe("connection failures before the first byte", () => {
     expect(h.backup.requests).toHaveLength(1);
     const row = await rowFor(h, res.requestId);
     expect(row).toMatchObject({ status: 200, fallback_used: 1, served_by: 1 });
-    expect(failuresOf(row)).toEqual([expect.objectContaining({ backend: "primary", code: "SY_ERR_UPSTREAM_PROTOCOL" })]);
+    expect(failuresOf(row)).toEqual([
+      expect.objectContaining({ backend: "primary", code: "SY_ERR_UPSTREAM_PROTOCOL" }),
+    ]);
   });
 
   it("answers 502 when the variant and every fallback fail, listing each in the log", async () => {
@@ -243,7 +251,7 @@ describe("connection failures before the first byte", () => {
     expect(res.status).toBe(502);
     expectOpenAIError(JSON.parse(res.text), "SY_ERR_UPSTREAM_STATUS");
     const row = await rowFor(h, res.requestId);
-    expect(row).toMatchObject({ status: 502, error_code: "SY_ERR_UPSTREAM_STATUS" });
+    expect(row).toMatchObject({ status: 502, error_code: "SY_ERR_UPSTREAM_STATUS", attempts: 2 });
     expect(failuresOf(row).map((f) => [f.backend, f.code])).toEqual([
       ["primary", "SY_ERR_UPSTREAM_UNREACHABLE"],
       ["backup", "SY_ERR_UPSTREAM_STATUS"],

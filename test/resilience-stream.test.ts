@@ -62,7 +62,7 @@ describe("a stream that breaks after the client has bytes", () => {
 
   it("passes on an upstream's own mid-stream error event, without the upstream key it quoted", async () => {
     const h = await setup();
-    h.primary.script.push({ kind: "error-mid-stream", after: 1, message: `quota exceeded for key ${SECRET}` });
+    h.primary.script.push({ kind: "error-mid-stream", after: 2, message: `quota exceeded for key ${SECRET}` });
     const res = await post(h, askStream);
     expect(res.status).toBe(200);
     const data = sseData(res.text);
@@ -131,6 +131,30 @@ describe("a client that disconnects", () => {
     // The concurrency slot was given back.
     const admin = await (await fetch(`${h.gw.url}/v1/admin/backends`)).json();
     expect(admin.data.find((b: { name: string }) => b.name === "primary").in_flight).toBe(0);
+  });
+
+  it("while a retry waits out a long retry-after: the call ends at once, 499, no further attempt", async () => {
+    const h = await setup({ primary: { retry: { maxRetries: 1, maxDelayMs: 60_000 } } });
+    h.primary.script.push({ kind: "status", status: 429, headers: { "retry-after": "60" } });
+    const abort = new AbortController();
+    const pending = fetch(`${h.gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(askStream),
+      signal: abort.signal,
+    }).catch((e: unknown) => e);
+    await eventually(() => expect(h.primary.requests).toHaveLength(1));
+    abort.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    // The row is written when the call ends: now, not after the minute's wait.
+    const row = await eventually(async () => {
+      const [r] = await h.gw.rows();
+      if (!r) throw new Error("no row yet");
+      return r;
+    }, 3000);
+    expect(row).toMatchObject({ status: 499, error_code: "SY_ERR_REQUEST_CLIENT_CLOSED" });
+    expect(h.primary.requests).toHaveLength(1);
+    expect(h.backup.requests).toHaveLength(0);
   });
 
   it("before the first byte: the pending upstream call is closed and the log row says 499", async () => {

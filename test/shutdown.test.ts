@@ -6,8 +6,8 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { serve } from "./cli-process.js";
+import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { rowsAfterShutdown } from "./helpers.js";
 
 let upstream: FakeOpenAI;

@@ -27,12 +27,15 @@ export interface ChainResult {
   servedBy: number;
   target: ChainTarget;
   failures: FailedAttempt[];
+  /** Upstream calls made, retries and fallbacks included. */
+  attempts: number;
 }
 
 export class ChainError extends Error {
   constructor(
     readonly last: unknown,
     readonly failures: FailedAttempt[],
+    readonly attempts: number,
   ) {
     super("every target of the route failed");
   }
@@ -52,11 +55,12 @@ export async function runChain(
   signal: AbortSignal,
 ): Promise<ChainResult> {
   const failures: FailedAttempt[] = [];
+  const tally = { attempts: 0 };
   let last: unknown;
   for (const [i, target] of targets.entries()) {
     try {
-      const started = await target.backend.start(bodyFor(client, target), requestId, signal);
-      return { started, servedBy: i, target, failures };
+      const started = await target.backend.start(bodyFor(client, target), requestId, signal, tally);
+      return { started, servedBy: i, target, failures, attempts: tally.attempts };
     } catch (e) {
       last = e;
       const se = isSwitchyardError(e) ? e : undefined;
@@ -69,5 +73,5 @@ export async function runChain(
       if (signal.aborted || !se || (se.status < 500 && se.status !== 429)) break;
     }
   }
-  throw new ChainError(last, failures);
+  throw new ChainError(last, failures, tally.attempts);
 }

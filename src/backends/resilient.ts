@@ -30,14 +30,13 @@ export type BreakerState = "closed" | "open" | "half-open";
 
 /** An upstream answer that has started: the client may now be sent bytes. */
 export type Started =
-  | { kind: "json"; body: ChatCompletion; raw?: string; attempts: number; finish(): void }
+  | { kind: "json"; body: ChatCompletion; raw?: string; finish(): void }
   | {
       kind: "stream";
       /** The first chunk, already received (undefined if the stream was empty). */
       first: StreamChunk | undefined;
       /** The remaining chunks; iterating past the end or breaking releases the backend. */
       rest: AsyncIterable<StreamChunk>;
-      attempts: number;
       /** Ends the upstream call now (client gone, shutdown); safe to call twice. */
       finish(reason?: unknown): void;
     };
@@ -60,6 +59,7 @@ export class ResilientBackend {
       breaker: new ConsecutiveBreaker(opts.breaker.failureThreshold),
     });
     if (onBreakerChange) this.#breaker.onStateChange((s) => onBreakerChange(stateName(s)));
+    // Unref'd: a backoff sleep abandoned by an aborted call (see start) must not hold the process open.
     this.#retry = retry(upstreamFault, {
       maxAttempts: opts.retry.maxRetries,
       backoff: new DelegateBackoff((ctx) => {
@@ -69,7 +69,7 @@ export class ResilientBackend {
         // The upstream's retry-after wins, but never past our own ceiling.
         return Math.min(err?.retryAfterMs ?? jittered, opts.retry.maxDelayMs);
       }),
-    });
+    }).dangerouslyUnref();
   }
 
   get name(): string {
@@ -96,8 +96,14 @@ export class ResilientBackend {
    * Starts a chat call and resolves once the upstream has answered (non-streaming)
    * or sent its first stream chunk. Everything before that point is retried as
    * configured; nothing after it is, because the client may already have bytes.
+   * Each upstream call made is counted in `tally`, whether the start succeeds or not.
    */
-  async start(body: ChatRequest, requestId: string, clientSignal: AbortSignal): Promise<Started> {
+  async start(
+    body: ChatRequest,
+    requestId: string,
+    clientSignal: AbortSignal,
+    tally: { attempts: number } = { attempts: 0 },
+  ): Promise<Started> {
     if (this.#active >= this.#opts.maxConcurrency) {
       throw errors.backendSaturated({}, this.name, this.#opts.maxConcurrency);
     }
@@ -120,26 +126,38 @@ export class ResilientBackend {
       () => call.abort(errors.upstreamTimeout({}, this.name, "total", this.#opts.timeouts.totalMs)),
       this.#opts.timeouts.totalMs,
     );
-    let attempts = 0;
+    let upstreamError: unknown;
     try {
-      const started = await this.#retry.execute(() => {
-        attempts++;
-        return this.#breaker.execute(() => this.#attempt(body, requestId, call.signal));
+      const retrying = this.#retry.execute(async () => {
+        tally.attempts++;
+        try {
+          return await this.#breaker.execute(() => this.#attempt(body, requestId, call.signal));
+        } catch (e) {
+          if (!(e instanceof BrokenCircuitError)) upstreamError = e;
+          throw e;
+        }
       }, call.signal);
+      // cockatiel's backoff sleep does not listen to the signal: without this race a
+      // total timeout or a client leaving during a long retry-after wait would only
+      // be noticed when the sleep ends (up to maxDelayMs later). The abandoned loop
+      // then finds the signal aborted and stops without calling the upstream again.
+      const started = await Promise.race([retrying, rejectOnAbort(call.signal)]);
       if (started.kind === "json") {
         release();
-        return { ...started, attempts, finish: () => {} };
+        return { ...started, finish: () => {} };
       }
       return {
         kind: "stream",
         first: started.first,
         rest: this.#tail(started.iterator, release, call.signal),
-        attempts,
         finish: release,
       };
     } catch (e) {
       release(e);
-      throw this.#mapError(e, call.signal);
+      // When this call's own failures opened the breaker, its next retry is refused:
+      // report the upstream failure that happened (a 500, a timeout), not the refusal.
+      const cause = e instanceof BrokenCircuitError && upstreamError !== undefined ? upstreamError : e;
+      throw this.#mapError(cause, call.signal);
     }
   }
 
@@ -207,6 +225,14 @@ export class ResilientBackend {
   close(): Promise<void> {
     return this.#backend.close();
   }
+}
+
+/** A promise that rejects with the signal's reason when it aborts (and never resolves). */
+function rejectOnAbort(signal: AbortSignal): Promise<never> {
+  return new Promise<never>((_, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
+  });
 }
 
 function stateName(s: CircuitState): BreakerState {

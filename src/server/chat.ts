@@ -17,6 +17,13 @@ import { resolveRoute } from "./resolve-route.js";
 
 const CLIENT_CLOSED = "SY_ERR_REQUEST_CLIENT_CLOSED";
 
+/** Errors sent and logged as they are when they end a stream; anything else is a broken stream. */
+const KEPT_MID_STREAM = new Set([
+  errors.shuttingDown.code,
+  errors.upstreamStreamBroken.code,
+  errors.upstreamTimeout.code,
+]);
+
 function header(req: FastifyRequest, name: string): string | undefined {
   const v = req.headers[name];
   return Array.isArray(v) ? v[0] : v;
@@ -74,6 +81,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
           errorCode: err?.code ?? CLIENT_CLOSED,
           errorMessage: err?.message ?? "the client closed the connection before the answer",
           failures,
+          attempts: e instanceof ChainError ? e.attempts : 0,
         });
         if (!err) return reply.hijack();
         throw err;
@@ -158,12 +166,17 @@ async function streamToClient(
     }
     if (!client.closed) await client.data("[DONE]");
   } catch (e) {
-    const reason = isSwitchyardError(e) ? e : undefined;
-    failure =
-      reason?.code === errors.shuttingDown.code || reason?.code === errors.upstreamStreamBroken.code
-        ? reason
-        : errors.upstreamStreamBroken({ cause: e }, chain.target.backend.name, reason?.message ?? String(e));
-    if (!client.closed) await client.data(JSON.stringify(failure.toJSON()));
+    // A client that left made us abort the upstream read, which throws here: that is
+    // no upstream failure, and the row below says 499 rather than a broken stream.
+    if (!client.closed) {
+      const reason = isSwitchyardError(e) ? e : undefined;
+      // Codes that already say what happened (a total timeout, a shutdown) are kept.
+      failure =
+        reason && KEPT_MID_STREAM.has(reason.code)
+          ? reason
+          : errors.upstreamStreamBroken({ cause: e }, chain.target.backend.name, reason?.message ?? String(e));
+      await client.data(JSON.stringify(failure.toJSON()));
+    }
   } finally {
     started.finish();
     client.end();

@@ -74,8 +74,7 @@ export function describeDiscovery(found: Found[], configPath: string): string {
     "Serving these without API keys (bound to loopback). To add cloud backends, routes, fallbacks and keys,",
     `write ${configPath} (see the README, section "Configuration"), for example:`,
     "  backends:",
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: the user writes ${...} literally in YAML
-    "    openai: { type: openai, baseUrl: https://api.openai.com/v1, apiKey: \"${OPENAI_API_KEY}\" }",
+    '    openai: { type: openai, baseUrl: https://api.openai.com/v1, apiKey: "${OPENAI_API_KEY}" }',
     "  routes:",
     "    chat: { variants: [{ name: gpt, backend: openai, model: gpt-4o-mini }] }",
   );

@@ -36,6 +36,8 @@ export interface CallEnd {
   errorCode?: string | undefined;
   errorMessage?: string | undefined;
   failures?: FailedAttempt[];
+  /** Upstream calls made when no chain result exists (every target failed). */
+  attempts?: number;
 }
 
 export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
@@ -91,7 +93,7 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
     ttft_ms: end.ttftMs ?? null,
     served_by: chain?.servedBy ?? null,
     fallback_used: chain && chain.servedBy > 0 ? 1 : 0,
-    attempts: chain?.started.attempts ?? 0,
+    attempts: chain?.attempts ?? end.attempts ?? 0,
     failures: failures.length > 0 ? JSON.stringify(failures) : null,
   });
 

@@ -6,7 +6,7 @@
 import type { Dispatcher } from "undici";
 import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
-import { type HttpTarget, UpstreamHttp } from "../http.js";
+import { type HttpTarget, redact, UpstreamHttp } from "../http.js";
 import { readSse } from "../sse.js";
 import type { Backend, BackendCallContext, ChatResult, StreamChunk } from "../types.js";
 
@@ -21,9 +21,11 @@ export class OpenAIBackend implements Backend {
   readonly name: string;
   readonly #http: UpstreamHttp;
   readonly #headers: Record<string, string>;
+  readonly #secrets: string[];
 
   constructor(opts: OpenAIBackendOptions) {
     this.name = opts.backend;
+    this.#secrets = opts.secrets;
     this.#http = new UpstreamHttp(opts);
     this.#headers = { ...opts.headers };
     if (opts.apiKey) this.#headers.authorization = `Bearer ${opts.apiKey}`;
@@ -52,13 +54,15 @@ export class OpenAIBackend implements Backend {
         if (ev.data === "[DONE]") return;
         const parsed = parseJson(ev.data);
         if (isObject(parsed) && "error" in parsed) {
-          throw errors.upstreamStreamBroken({}, this.name, describeStreamError(parsed.error));
+          // Upstream text goes to the client and the log: redact it like an error body
+          // (an upstream may quote the key it was sent, e.g. "invalid key sk-...").
+          throw errors.upstreamStreamBroken({}, this.name, redact(describeStreamError(parsed.error), this.#secrets));
         }
         if (!isChunk(parsed)) {
           throw errors.upstreamProtocol(
             {},
             this.name,
-            `a stream event is not a chat.completion.chunk: ${ev.data.slice(0, 120)}`,
+            `a stream event is not a chat.completion.chunk: ${redact(ev.data.slice(0, 120), this.#secrets)}`,
           );
         }
         if (parsed.choices.some((c) => c.finish_reason)) finished = true;

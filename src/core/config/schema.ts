@@ -16,14 +16,14 @@ const UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2, gb: 1024 
 /** A byte size: a number of bytes or a string such as "4mb". */
 const byteSize = z.union(
   [
-  z.number().int().positive(),
-  z
-    .string()
-    .regex(SIZE, 'a size such as 1048576, "512kb" or "4mb"')
-    .transform((s) => {
-      const [, n, unit] = SIZE.exec(s.trim()) as RegExpExecArray;
-      return Math.round(Number(n) * (UNITS[(unit ?? "b").toLowerCase()] ?? 1));
-    }),
+    z.number().int().positive(),
+    z
+      .string()
+      .regex(SIZE, 'a size such as 1048576, "512kb" or "4mb"')
+      .transform((s) => {
+        const [, n, unit] = SIZE.exec(s.trim()) as RegExpExecArray;
+        return Math.round(Number(n) * (UNITS[(unit ?? "b").toLowerCase()] ?? 1));
+      }),
   ],
   { error: 'expected a size such as 1048576, "512kb" or "4mb"' },
 );
@@ -158,7 +158,8 @@ export const configSchema = z
         }
         seen.add(v.name);
       });
-      for (const [i, f] of r.fallbacks.entries()) checkBackend(f.backend, ["routes", routeName, "fallbacks", i, "backend"]);
+      for (const [i, f] of r.fallbacks.entries())
+        checkBackend(f.backend, ["routes", routeName, "fallbacks", i, "backend"]);
     }
     for (const [tenantName, t] of Object.entries(cfg.tenants)) {
       if (t.routes === "*") continue;
