@@ -6,6 +6,7 @@
  */
 import type { ChatRequest } from "../core/openai-types.js";
 import { isSwitchyardError } from "../errors.js";
+import type { Cancel } from "./cancel.js";
 import type { ResilientBackend, Started } from "./resilient.js";
 
 export interface ChainTarget {
@@ -52,14 +53,14 @@ export async function runChain(
   targets: ChainTarget[],
   client: ChatRequest,
   requestId: string,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<ChainResult> {
   const failures: FailedAttempt[] = [];
   const tally = { attempts: 0 };
   let last: unknown;
   for (const [i, target] of targets.entries()) {
     try {
-      const started = await target.backend.start(bodyFor(client, target), requestId, signal, tally);
+      const started = await target.backend.start(bodyFor(client, target), requestId, cancel, tally);
       return { started, servedBy: i, target, failures, attempts: tally.attempts };
     } catch (e) {
       last = e;
@@ -70,7 +71,7 @@ export async function runChain(
         code: se?.code ?? "SY_ERR_SERVER_INTERNAL",
         message: se?.message ?? String(e),
       });
-      if (signal.aborted || !se || (se.status < 500 && se.status !== 429)) break;
+      if (cancel.cancelled || !se || (se.status < 500 && se.status !== 429)) break;
     }
   }
   throw new ChainError(last, failures, tally.attempts);

@@ -17,6 +17,7 @@ import {
 } from "cockatiel";
 import type { ChatCompletion, ChatRequest } from "../core/openai-types.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { Cancel } from "./cancel.js";
 import type { Backend, StreamChunk } from "./types.js";
 
 export interface ResilienceOptions {
@@ -40,6 +41,9 @@ export type Started =
       /** Ends the upstream call now (client gone, shutdown); safe to call twice. */
       finish(reason?: unknown): void;
     };
+
+const CALL_FINISHED = new Error("call finished");
+const ATTEMPT_OVER = new Error("attempt over");
 
 const NOT_UPSTREAM_FAULTS = new Set([errors.backendSaturated.code, errors.breakerOpen.code]);
 
@@ -101,7 +105,7 @@ export class ResilientBackend {
   async start(
     body: ChatRequest,
     requestId: string,
-    clientSignal: AbortSignal,
+    client: Cancel,
     tally: { attempts: number } = { attempts: 0 },
   ): Promise<Started> {
     if (this.#active >= this.#opts.maxConcurrency) {
@@ -110,38 +114,38 @@ export class ResilientBackend {
     // A counter, not cockatiel's bulkhead: the slot must outlive start() and last
     // until the stream ends, which a policy's promise cannot express.
     this.#active++;
-    const call = new AbortController();
+    const call = new Cancel();
+    const unlink = client.onCancel((r) => call.cancel(r));
+    const totalTimer = setTimeout(
+      () => call.cancel(errors.upstreamTimeout({}, this.name, "total", this.#opts.timeouts.totalMs)),
+      this.#opts.timeouts.totalMs,
+    );
     let released = false;
     const release = (reason?: unknown) => {
       if (released) return;
       released = true;
       this.#active--;
       clearTimeout(totalTimer);
-      clientSignal.removeEventListener("abort", onClientAbort);
-      if (!call.signal.aborted) call.abort(reason ?? new Error("call finished"));
+      unlink();
+      call.cancel(reason ?? CALL_FINISHED);
     };
-    const onClientAbort = () => release(clientSignal.reason);
-    clientSignal.addEventListener("abort", onClientAbort, { once: true });
-    const totalTimer = setTimeout(
-      () => call.abort(errors.upstreamTimeout({}, this.name, "total", this.#opts.timeouts.totalMs)),
-      this.#opts.timeouts.totalMs,
-    );
     let upstreamError: unknown;
     try {
       const retrying = this.#retry.execute(async () => {
+        if (call.cancelled) throw call.reason;
         tally.attempts++;
         try {
-          return await this.#breaker.execute(() => this.#attempt(body, requestId, call.signal));
+          return await this.#breaker.execute(() => this.#attempt(body, requestId, call));
         } catch (e) {
           if (!(e instanceof BrokenCircuitError)) upstreamError = e;
           throw e;
         }
-      }, call.signal);
-      // cockatiel's backoff sleep does not listen to the signal: without this race a
-      // total timeout or a client leaving during a long retry-after wait would only
+      });
+      // cockatiel's backoff sleep does not listen for cancellation: without this race
+      // a total timeout or a client leaving during a long retry-after wait would only
       // be noticed when the sleep ends (up to maxDelayMs later). The abandoned loop
-      // then finds the signal aborted and stops without calling the upstream again.
-      const started = await Promise.race([retrying, rejectOnAbort(call.signal)]);
+      // then finds the call cancelled and stops without calling the upstream again.
+      const started = await Promise.race([retrying, call.rejection()]);
       if (started.kind === "json") {
         release();
         return { ...started, finish: () => {} };
@@ -149,7 +153,7 @@ export class ResilientBackend {
       return {
         kind: "stream",
         first: started.first,
-        rest: this.#tail(started.iterator, release, call.signal),
+        rest: this.#tail(started.iterator, release, call),
         finish: release,
       };
     } catch (e) {
@@ -157,42 +161,49 @@ export class ResilientBackend {
       // When this call's own failures opened the breaker, its next retry is refused:
       // report the upstream failure that happened (a 500, a timeout), not the refusal.
       const cause = e instanceof BrokenCircuitError && upstreamError !== undefined ? upstreamError : e;
-      throw this.#mapError(cause, call.signal);
+      throw this.#mapError(cause, call);
     }
   }
 
   async #attempt(
     body: ChatRequest,
     requestId: string,
-    callSignal: AbortSignal,
+    call: Cancel,
   ): Promise<
     | { kind: "json"; body: ChatCompletion; raw?: string }
     | { kind: "stream"; first: StreamChunk | undefined; iterator: AsyncIterator<StreamChunk> }
   > {
+    if (call.cancelled) throw this.#mapError(call.reason, call);
+    // The one real AbortSignal of a call: the HTTP client needs it, and a failed
+    // attempt must be cut without cancelling the call (a retry may follow).
     const attempt = new AbortController();
-    const onCallAbort = () => attempt.abort(callSignal.reason);
-    if (callSignal.aborted) throw this.#mapError(callSignal.reason, callSignal);
-    callSignal.addEventListener("abort", onCallAbort, { once: true });
+    const unlink = call.onCancel((r) => attempt.abort(r));
     const firstByteMs = this.#opts.timeouts.firstByteMs;
     const timer = setTimeout(
       () => attempt.abort(errors.upstreamTimeout({}, this.name, "first byte", firstByteMs)),
       firstByteMs,
     );
-    let keepAttemptAlive = false;
+    let failed = true;
     try {
       const result = await this.#backend.chat(body, { signal: attempt.signal, requestId });
-      if (result.kind === "json") return result;
+      if (result.kind === "json") {
+        failed = false;
+        unlink();
+        return result;
+      }
       const iterator = result.events[Symbol.asyncIterator]();
       const first = await iterator.next();
-      keepAttemptAlive = !first.done;
+      // A live stream stays linked to the call, whose cancellation ends it.
+      failed = first.done === true;
+      if (first.done) unlink();
       return { kind: "stream", first: first.done ? undefined : first.value, iterator };
     } catch (e) {
-      throw this.#mapError(e, attempt.signal);
+      throw this.#mapError(e, call, attempt.signal);
     } finally {
       clearTimeout(timer);
-      if (!keepAttemptAlive) {
-        callSignal.removeEventListener("abort", onCallAbort);
-        if (!attempt.signal.aborted) attempt.abort(new Error("attempt over"));
+      if (failed) {
+        unlink();
+        if (!attempt.signal.aborted) attempt.abort(ATTEMPT_OVER);
       }
     }
   }
@@ -200,7 +211,7 @@ export class ResilientBackend {
   async *#tail(
     iterator: AsyncIterator<StreamChunk>,
     release: (reason?: unknown) => void,
-    callSignal: AbortSignal,
+    call: Cancel,
   ): AsyncGenerator<StreamChunk> {
     try {
       while (true) {
@@ -209,30 +220,24 @@ export class ResilientBackend {
         yield next.value;
       }
     } catch (e) {
-      throw this.#mapError(e, callSignal);
+      throw this.#mapError(e, call);
     } finally {
       await iterator.return?.().catch(() => {});
       release();
     }
   }
 
-  #mapError(e: unknown, signal: AbortSignal): SwitchyardError | unknown {
+  /** The error to report: an open breaker by name, else the reason a timeout or shutdown gave. */
+  #mapError(e: unknown, call: Cancel, attempt?: AbortSignal): SwitchyardError | unknown {
     if (e instanceof BrokenCircuitError) return errors.breakerOpen({ cause: e }, this.name);
-    if (signal.aborted && isSwitchyardError(signal.reason)) return signal.reason;
+    if (attempt?.aborted && isSwitchyardError(attempt.reason)) return attempt.reason;
+    if (call.cancelled && isSwitchyardError(call.reason)) return call.reason;
     return e;
   }
 
   close(): Promise<void> {
     return this.#backend.close();
   }
-}
-
-/** A promise that rejects with the signal's reason when it aborts (and never resolves). */
-function rejectOnAbort(signal: AbortSignal): Promise<never> {
-  return new Promise<never>((_, reject) => {
-    if (signal.aborted) reject(signal.reason);
-    else signal.addEventListener("abort", () => reject(signal.reason), { once: true });
-  });
 }
 
 function stateName(s: CircuitState): BreakerState {

@@ -64,18 +64,18 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
       request: body,
     };
     const onClientGone = () => {
-      if (!reply.raw.writableFinished) flight.controller.abort(new ClientGone());
+      if (!reply.raw.writableFinished) flight.cancel.cancel(new ClientGone());
     };
     reply.raw.once("close", onClientGone);
     try {
       let chain: ChainResult;
       try {
-        chain = await runChain(resolved.targets, body, requestId, flight.controller.signal);
+        chain = await runChain(resolved.targets, body, requestId, flight.cancel);
       } catch (e) {
         const failures = e instanceof ChainError ? e.failures : [];
         const cause = e instanceof ChainError ? e.last : e;
         const err =
-          flight.controller.signal.reason instanceof ClientGone ? undefined : toSwitchyardError(cause, requestId);
+          flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(cause, requestId);
         recordCall(gw, outcome, {
           status: err?.status ?? 499,
           errorCode: err?.code ?? CLIENT_CLOSED,

@@ -4,11 +4,13 @@
  * in (a graceful drain loses no log row).
  */
 import type { Logger } from "pino";
+import { Cancel } from "../backends/cancel.js";
 import { createBackend } from "../backends/registry.js";
 import { ResilientBackend } from "../backends/resilient.js";
 import type { Config } from "../core/config/schema.js";
 import { errors } from "../errors.js";
 import { type Db, migrateToLatest, openDatabase } from "../store/db.js";
+import { openLogSink } from "../store/log-sinks.js";
 import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
@@ -20,7 +22,7 @@ export class Gateway {
   readonly keys: KeyCache;
   readonly auth: Authenticator;
   #draining = false;
-  readonly #inFlight = new Set<AbortController>();
+  readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
   #idle: (() => void) | undefined;
 
@@ -29,7 +31,7 @@ export class Gateway {
     readonly db: Db,
     readonly logger: Logger,
   ) {
-    this.log = new RequestLogWriter(db, config.requestLog, logger);
+    this.log = new RequestLogWriter(openLogSink(db, config.database.url), config.requestLog, logger);
     this.metrics = createMetrics({
       logQueueDepth: () => this.log.depth,
       logRowsDropped: () => this.log.dropped,
@@ -61,17 +63,17 @@ export class Gateway {
   }
 
   /**
-   * Registers a request in flight; the returned controller aborts when the
-   * drain's grace period ends. Call `done` when the response has ended.
+   * Registers a request in flight; its token is cancelled when the drain's grace
+   * period ends. Call `done` when the response has ended.
    */
-  track(): { controller: AbortController; done: () => void } {
+  track(): { cancel: Cancel; done: () => void } {
     if (this.#draining) throw errors.shuttingDown();
-    const controller = new AbortController();
-    this.#inFlight.add(controller);
+    const cancel = new Cancel();
+    this.#inFlight.add(cancel);
     return {
-      controller,
+      cancel,
       done: () => {
-        this.#inFlight.delete(controller);
+        this.#inFlight.delete(cancel);
         if (this.#inFlight.size === 0) this.#idle?.();
       },
     };
@@ -99,7 +101,7 @@ export class Gateway {
         };
       });
     }
-    for (const c of this.#inFlight) c.abort(errors.shuttingDown());
+    for (const c of this.#inFlight) c.cancel(errors.shuttingDown());
   }
 
   /** Writes every queued log row and releases the store and upstream pools. */

@@ -6,7 +6,7 @@
  */
 import type { Insertable } from "kysely";
 import type { Logger } from "pino";
-import type { Db } from "./db.js";
+import type { LogSink } from "./log-sinks.js";
 import type { RequestLogTable } from "./schema.js";
 
 export type LogRow = Insertable<RequestLogTable>;
@@ -17,9 +17,6 @@ export interface RequestLogOptions {
   maxQueue: number;
 }
 
-/** SQLite allows 32766 bound parameters per statement; ~30 columns a row keeps 500 rows well under. */
-const ROWS_PER_INSERT = 500;
-
 export class RequestLogWriter {
   #queue: LogRow[] = [];
   #flushing: Promise<void> | undefined;
@@ -29,7 +26,7 @@ export class RequestLogWriter {
   #closed = false;
 
   constructor(
-    private readonly db: Db,
+    private readonly sink: LogSink,
     private readonly opts: RequestLogOptions,
     private readonly logger: Logger,
   ) {
@@ -77,14 +74,7 @@ export class RequestLogWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
       try {
-        await this.db.transaction().execute(async (trx) => {
-          for (let i = 0; i < batch.length; i += ROWS_PER_INSERT) {
-            await trx
-              .insertInto("request_log")
-              .values(batch.slice(i, i + ROWS_PER_INSERT))
-              .execute();
-          }
-        });
+        await this.sink.write(batch);
         this.#written += batch.length;
       } catch (e) {
         // Keep the rows for the next flush; the store may be briefly locked or down.
@@ -105,6 +95,7 @@ export class RequestLogWriter {
       if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 200));
     }
     await this.#flushing;
+    await this.sink.close();
     if (this.#queue.length > 0) {
       this.logger.error({ lost: this.#queue.length }, "request log rows could not be written before exit");
     }

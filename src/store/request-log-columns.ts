@@ -1,0 +1,41 @@
+/** The request_log columns in insert order, shared by every log sink. */
+import type { RequestLogTable } from "./schema.js";
+
+export const REQUEST_LOG_COLUMNS = [
+  "id",
+  "created_at",
+  "tenant",
+  "key_id",
+  "user_id",
+  "session_id",
+  "route",
+  "experiment",
+  "variant",
+  "backend",
+  "upstream_model",
+  "prompt_version",
+  "stream",
+  "status",
+  "error_code",
+  "error_message",
+  "finish_reason",
+  "input_tokens",
+  "output_tokens",
+  "tokens_estimated",
+  "cost_usd",
+  "latency_ms",
+  "ttft_ms",
+  "served_by",
+  "fallback_used",
+  "attempts",
+  "failures",
+  "cache_hit",
+] as const satisfies readonly (keyof RequestLogTable)[];
+
+/** Values for the NOT NULL columns a row may leave out. */
+export const REQUEST_LOG_DEFAULTS: Partial<Record<(typeof REQUEST_LOG_COLUMNS)[number], number>> = {
+  tokens_estimated: 0,
+  fallback_used: 0,
+  attempts: 0,
+  cache_hit: 0,
+};
