@@ -4,6 +4,7 @@
  * row to the request log. The log row is built after the answer has gone out.
  */
 import { randomUUID } from "node:crypto";
+import { timeOrderedId } from "../core/ids.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { StreamChunk } from "../backends/types.js";
@@ -33,7 +34,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
   app.post("/v1/chat/completions", async (req, reply) => {
     const t0 = performance.now();
     const createdAt = Date.now();
-    const requestId = `req_${randomUUID().replaceAll("-", "")}`;
+    const requestId = timeOrderedId("req_", createdAt);
     reply.header("x-switchyard-request-id", requestId);
 
     const principal = await gw.auth.authenticate(req);

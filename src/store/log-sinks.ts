@@ -7,6 +7,7 @@
 import { isMainThread, Worker } from "node:worker_threads";
 import type { Db } from "./db.js";
 import type { LogRow } from "./request-log.js";
+import { toColumnValues } from "./request-log-columns.js";
 import type { WorkerReply, WorkerRequest } from "./sqlite-log-worker.js";
 
 export interface LogSink {
@@ -70,7 +71,9 @@ export class SqliteWorkerSink implements LogSink {
     const worker = this.#worker;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      worker.postMessage({ id, rows } satisfies WorkerRequest);
+      // Positional arrays clone far cheaper than objects with 28 named keys each.
+      const values = rows.map(toColumnValues);
+      worker.postMessage({ id, rows: values } satisfies WorkerRequest);
     });
   }
 

@@ -39,3 +39,13 @@ export const REQUEST_LOG_DEFAULTS: Partial<Record<(typeof REQUEST_LOG_COLUMNS)[n
   attempts: 0,
   cache_hit: 0,
 };
+
+/** A row's values in column order, defaults filled in. */
+export function toColumnValues(row: Partial<Record<(typeof REQUEST_LOG_COLUMNS)[number], unknown>>): unknown[] {
+  const out = new Array<unknown>(REQUEST_LOG_COLUMNS.length);
+  for (let i = 0; i < REQUEST_LOG_COLUMNS.length; i++) {
+    const c = REQUEST_LOG_COLUMNS[i] as (typeof REQUEST_LOG_COLUMNS)[number];
+    out[i] = row[c] ?? REQUEST_LOG_DEFAULTS[c] ?? null;
+  }
+  return out;
+}

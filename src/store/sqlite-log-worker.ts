@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
-import type { LogRow } from "./request-log.js";
-import { REQUEST_LOG_COLUMNS, REQUEST_LOG_DEFAULTS } from "./request-log-columns.js";
+import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 
 export interface WorkerRequest {
   id: number;
-  rows: LogRow[];
+  /** Each row's values in REQUEST_LOG_COLUMNS order. */
+  rows: unknown[][];
 }
 
 export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string };
@@ -24,11 +24,8 @@ if (parentPort) {
   const insert = db.prepare(
     `INSERT INTO request_log (${REQUEST_LOG_COLUMNS.join(", ")}) VALUES (${REQUEST_LOG_COLUMNS.map(() => "?").join(", ")})`,
   );
-  const writeBatch = db.transaction((rows: LogRow[]) => {
-    for (const row of rows) {
-      const r = row as Record<string, unknown>;
-      insert.run(REQUEST_LOG_COLUMNS.map((c) => r[c] ?? REQUEST_LOG_DEFAULTS[c] ?? null));
-    }
+  const writeBatch = db.transaction((rows: unknown[][]) => {
+    for (const values of rows) insert.run(values);
   });
   port.on("message", (m: WorkerRequest) => {
     try {

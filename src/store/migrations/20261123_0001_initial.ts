@@ -40,7 +40,6 @@ export async function up(db: Kysely<any>): Promise<void> {
     .on("request_log")
     .columns(["tenant", "created_at"])
     .execute();
-  await db.schema.createIndex("request_log_session").on("request_log").column("session_id").execute();
 
   await db.schema
     .createTable("api_keys")
