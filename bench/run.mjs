@@ -674,7 +674,12 @@ routes:
       - { name: a, backend: fake, model: fake-model }
 `,
     );
-    procs.switchyard = startChild("switchyard", [switchyardMain, "serve", "--config", configPath], tmpDir);
+    // The same node flags as `npm start` and the switchyard command's shebang (a smaller young generation).
+    procs.switchyard = startChild(
+      "switchyard",
+      ["--max-semi-space-size=8", switchyardMain, "serve", "--config", configPath],
+      tmpDir,
+    );
     await waitReady(procs.switchyard, `http://${HOST}:${opt.ports.switchyard}/readyz`);
     targets.switchyard = {
       name: "switchyard",

@@ -208,23 +208,39 @@ export class ResilientBackend {
     }
   }
 
-  async *#tail(
+  /**
+   * The rest of a stream, releasing the call when it ends, fails or is abandoned.
+   * A plain iterator rather than an async generator: one promise per chunk fewer.
+   */
+  #tail(
     iterator: AsyncIterator<StreamChunk>,
     release: (reason?: unknown) => void,
     call: Cancel,
-  ): AsyncGenerator<StreamChunk> {
-    try {
-      while (true) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
-      }
-    } catch (e) {
-      throw this.#mapError(e, call);
-    } finally {
+  ): AsyncIterable<StreamChunk> {
+    let ended = false;
+    const end = async () => {
+      if (ended) return;
+      ended = true;
       await iterator.return?.().catch(() => {});
       release();
-    }
+    };
+    const tail: AsyncIterator<StreamChunk> = {
+      next: async () => {
+        try {
+          const next = await iterator.next();
+          if (next.done) await end();
+          return next;
+        } catch (e) {
+          await end();
+          throw this.#mapError(e, call);
+        }
+      },
+      return: async () => {
+        await end();
+        return { done: true, value: undefined };
+      },
+    };
+    return { [Symbol.asyncIterator]: () => tail };
   }
 
   /** The error to report: an open breaker by name, else the reason a timeout or shutdown gave. */

@@ -3,7 +3,6 @@
  * fallback chain, answer (JSON, or SSE forwarded chunk by chunk), and hand one
  * row to the request log. The log row is built after the answer has gone out.
  */
-import { randomUUID } from "node:crypto";
 import { timeOrderedId } from "../core/ids.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
@@ -43,7 +42,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
     const body = req.body as ChatRequest;
     if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
     const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"));
-    const session = header(req, "x-switchyard-session") ?? `ses_${randomUUID().replaceAll("-", "")}`;
+    const session = header(req, "x-switchyard-session") ?? timeOrderedId("ses_", createdAt);
     const headers: Record<string, string> = {
       "x-switchyard-request-id": requestId,
       "x-switchyard-route": resolved.name,
@@ -76,7 +75,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
         const failures = e instanceof ChainError ? e.failures : [];
         const cause = e instanceof ChainError ? e.last : e;
         const err =
-          flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(cause, requestId);
+          flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
         recordCall(gw, outcome, {
           status: err?.status ?? 499,
           errorCode: err?.code ?? CLIENT_CLOSED,
@@ -115,8 +114,10 @@ class ClientGone extends Error {
   }
 }
 
-function toSwitchyardError(e: unknown, requestId: string): SwitchyardError {
-  return isSwitchyardError(e) ? e : errors.internal(requestId);
+function toSwitchyardError(gw: Gateway, e: unknown, requestId: string): SwitchyardError {
+  if (isSwitchyardError(e)) return e;
+  gw.logger.error({ err: e, request_id: requestId }, "unexpected error while calling a backend");
+  return errors.internal(requestId);
 }
 
 async function streamToClient(
@@ -145,7 +146,7 @@ async function streamToClient(
   const text: string[] = [];
   let failure: SwitchyardError | undefined;
 
-  const forward = async (item: StreamChunk) => {
+  const forward = (item: StreamChunk): Promise<void> | undefined => {
     const { chunk } = item;
     if (chunk.usage) usage = chunk.usage;
     const choice = chunk.choices[0];
@@ -155,15 +156,18 @@ async function streamToClient(
     }
     // The usage-only chunk exists because we asked for it; pass it on only if the client did.
     if (chunk.choices.length === 0 && chunk.usage && !clientWantsUsage) return;
-    await client.data(item.text);
+    const full = client.data(item.text);
     ttft ??= performance.now() - outcome.t0;
+    return full;
   };
 
   try {
     if (started.first) await forward(started.first);
+    // `await` only when the client's socket is full: an await per chunk costs a tick.
     for await (const item of started.rest) {
       if (client.closed) break;
-      await forward(item);
+      const full = forward(item);
+      if (full) await full;
     }
     if (!client.closed) await client.data("[DONE]");
   } catch (e) {

@@ -17,11 +17,15 @@ export class ClientStream {
     return this.#closed || this.res.destroyed;
   }
 
-  /** Writes one `data:` event; resolves when the socket can take more (or the client left). */
-  async data(payload: string): Promise<void> {
-    if (this.closed) return;
-    if (this.res.write(`data: ${payload}\n\n`)) return;
-    await new Promise<void>((resolve) => {
+  /**
+   * Writes one `data:` event. Returns a promise only when the socket is full: it
+   * resolves when the socket can take more (or the client left). No promise on
+   * the common path, which runs once per streamed chunk.
+   */
+  data(payload: string): Promise<void> | undefined {
+    if (this.closed) return undefined;
+    if (this.res.write(`data: ${payload}\n\n`)) return undefined;
+    return new Promise<void>((resolve) => {
       const done = () => {
         this.res.off("drain", done);
         this.res.off("close", done);

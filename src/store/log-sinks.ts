@@ -46,7 +46,8 @@ export class SqliteWorkerSink implements LogSink {
     const url = import.meta.url.endsWith(".ts")
       ? new URL("../../dist/store/sqlite-log-worker.js", import.meta.url)
       : new URL("./sqlite-log-worker.js", import.meta.url);
-    const worker = new Worker(url, { workerData: { file: this.file } });
+    // The writer allocates little per batch; a small young generation keeps its isolate's memory small.
+    const worker = new Worker(url, { workerData: { file: this.file }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
     worker.on("message", (m: WorkerReply) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
