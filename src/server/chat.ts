@@ -3,10 +3,11 @@
  * fallback chain, answer (JSON, or SSE forwarded chunk by chunk), and hand one
  * row to the request log. The log row is built after the answer has gone out.
  */
-import { timeOrderedId } from "../core/ids.js";
+
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { StreamChunk } from "../backends/types.js";
+import { timeOrderedId } from "../core/ids.js";
 import type { ChatRequest, Usage } from "../core/openai-types.js";
 import { checkChatRequest } from "../core/validate-chat.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
@@ -74,8 +75,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
       } catch (e) {
         const failures = e instanceof ChainError ? e.failures : [];
         const cause = e instanceof ChainError ? e.last : e;
-        const err =
-          flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
+        const err = flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
         recordCall(gw, outcome, {
           status: err?.status ?? 499,
           errorCode: err?.code ?? CLIENT_CLOSED,

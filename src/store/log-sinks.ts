@@ -25,7 +25,10 @@ export class KyselyLogSink implements LogSink {
   async write(rows: LogRow[]): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await trx.insertInto("request_log").values(rows.slice(i, i + ROWS_PER_INSERT)).execute();
+        await trx
+          .insertInto("request_log")
+          .values(rows.slice(i, i + ROWS_PER_INSERT))
+          .execute();
       }
     });
   }
@@ -47,7 +50,10 @@ export class SqliteWorkerSink implements LogSink {
       ? new URL("../../dist/store/sqlite-log-worker.js", import.meta.url)
       : new URL("./sqlite-log-worker.js", import.meta.url);
     // The writer allocates little per batch; a small young generation keeps its isolate's memory small.
-    const worker = new Worker(url, { workerData: { file: this.file }, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
+    const worker = new Worker(url, {
+      workerData: { file: this.file },
+      resourceLimits: { maxYoungGenerationSizeMb: 4 },
+    });
     worker.on("message", (m: WorkerReply) => {
       const p = this.#pending.get(m.id);
       if (!p) return;
