@@ -38,6 +38,7 @@ export async function startGateway(config: Record<string, unknown>): Promise<Tes
   return Object.assign(server, {
     dbPath,
     async rows() {
+      await server.gateway.recorded();
       await server.gateway.log.flush();
       return (await server.gateway.db
         .selectFrom("request_log")

@@ -1,15 +1,18 @@
 /**
  * Builds a Backend from its config entry. Adding a kind of backend is one entry
- * in `factories` and one branch in the config schema.
+ * in `factories` and one branch in the config schema; a team's own kind needs
+ * neither (type: plugin, see plugin.ts).
  */
 import type { BackendConfig } from "../core/config/schema.js";
 import { AnthropicBackend } from "./anthropic/index.js";
 import { OpenAIBackend } from "./openai/index.js";
+import { loadPlugin, type PluginFactory } from "./plugin.js";
 import type { Backend } from "./types.js";
 
-type Factory<T extends BackendConfig["type"]> = (name: string, cfg: Extract<BackendConfig, { type: T }>) => Backend;
+type BuiltIn = Exclude<BackendConfig["type"], "plugin">;
+type Factory<T extends BuiltIn> = (name: string, cfg: Extract<BackendConfig, { type: T }>) => Backend;
 
-const factories: { [T in BackendConfig["type"]]: Factory<T> } = {
+const factories: { [T in BuiltIn]: Factory<T> } = {
   openai: (name, cfg) =>
     new OpenAIBackend({
       backend: name,
@@ -34,6 +37,25 @@ const factories: { [T in BackendConfig["type"]]: Factory<T> } = {
     }),
 };
 
-export function createBackend(name: string, cfg: BackendConfig): Backend {
-  return (factories[cfg.type] as Factory<typeof cfg.type>)(name, cfg as never);
+/** Loads every plugin module the config names, once, before any backend is built. */
+export async function loadPlugins(backends: Record<string, BackendConfig>): Promise<Map<string, PluginFactory>> {
+  const loaded = new Map<string, PluginFactory>();
+  for (const [name, cfg] of Object.entries(backends)) {
+    if (cfg.type === "plugin") loaded.set(name, await loadPlugin(name, cfg.module));
+  }
+  return loaded;
+}
+
+export function createBackend(name: string, cfg: BackendConfig, plugins: Map<string, PluginFactory>): Backend {
+  if (cfg.type === "plugin") {
+    const factory = plugins.get(name);
+    if (!factory) throw new Error(`plugin for backend '${name}' was not loaded`);
+    return factory({
+      name,
+      options: cfg.options,
+      connectTimeoutMs: cfg.timeouts.connectMs,
+      maxConcurrency: cfg.maxConcurrency,
+    });
+  }
+  return (factories[cfg.type] as Factory<BuiltIn>)(name, cfg as never);
 }

@@ -5,7 +5,8 @@
  */
 import type { Logger } from "pino";
 import { Cancel } from "../backends/cancel.js";
-import { createBackend } from "../backends/registry.js";
+import type { PluginFactory } from "../backends/plugin.js";
+import { createBackend, loadPlugins } from "../backends/registry.js";
 import { ResilientBackend } from "../backends/resilient.js";
 import type { Config } from "../core/config/schema.js";
 import { errors } from "../errors.js";
@@ -30,6 +31,7 @@ export class Gateway {
     readonly config: Config,
     readonly db: Db,
     readonly logger: Logger,
+    plugins: Map<string, PluginFactory>,
   ) {
     this.log = new RequestLogWriter(openLogSink(db, config.database.url), config.requestLog, logger);
     this.metrics = createMetrics({
@@ -40,7 +42,7 @@ export class Gateway {
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     for (const [name, cfg] of Object.entries(config.backends)) {
-      const backend = new ResilientBackend(createBackend(name, cfg), cfg, (state) => {
+      const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
         this.metrics.breakerState.set({ backend: name }, BREAKER_VALUE[state]);
         logger.warn({ backend: name, breaker: state }, `backend ${name}: circuit breaker ${state}`);
       });
@@ -51,9 +53,10 @@ export class Gateway {
 
   /** Opens the store, migrates it, loads keys. */
   static async open(config: Config, logger: Logger): Promise<Gateway> {
+    const plugins = await loadPlugins(config.backends);
     const db = openDatabase(config.database.url);
     await migrateToLatest(db);
-    const gw = new Gateway(config, db, logger);
+    const gw = new Gateway(config, db, logger, plugins);
     await gw.keys.start();
     return gw;
   }
@@ -85,6 +88,11 @@ export class Gateway {
     void p.finally(() => this.#recording.delete(p));
   }
 
+  /** Resolves once every log row being built has been handed to the writer. */
+  async recorded(): Promise<void> {
+    await Promise.allSettled([...this.#recording]);
+  }
+
   get inFlightCount(): number {
     return this.#inFlight.size;
   }
@@ -107,7 +115,7 @@ export class Gateway {
   /** Writes every queued log row and releases the store and upstream pools. */
   async close(): Promise<void> {
     this.keys.stop();
-    await Promise.allSettled([...this.#recording]);
+    await this.recorded();
     await this.log.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
     await this.db.destroy();

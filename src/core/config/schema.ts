@@ -79,8 +79,18 @@ const anthropicBackend = z.strictObject({
   ...backendCommon,
 });
 
-const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend], {
-  error: 'expected type "openai" or "anthropic"',
+/** A team's own backend: a module whose `createBackend(context)` returns a Backend (see README). */
+const pluginBackend = z.strictObject({
+  type: z.literal("plugin"),
+  /** A file path (relative to the working directory) or a package name. */
+  module: z.string().min(1),
+  /** Passed to the module's createBackend as is. */
+  options: z.record(z.string(), z.unknown()).default({}),
+  ...backendCommon,
+});
+
+const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend, pluginBackend], {
+  error: 'expected type "openai", "anthropic" or "plugin"',
 });
 
 const target = {

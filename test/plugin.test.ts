@@ -1,0 +1,108 @@
+/** A team's own backend, loaded from a module named in the config, served like any other. */
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
+import { startGateway, type TestGateway } from "./helpers.js";
+
+// A plugin as a team would write it: plain JavaScript, no Switchyard imports.
+const PLUGIN = `
+export function createBackend({ name, options }) {
+  let calls = 0;
+  const answer = (body) => String(body.messages.at(-1).content).split("").reverse().join("");
+  return {
+    name,
+    kind: "seq2seq",
+    async chat(body, ctx) {
+      calls++;
+      if (options.failFirst && calls === 1) {
+        throw Object.assign(new Error("model server restarting"), { status: 503 });
+      }
+      const text = options.prefix + answer(body);
+      const base = { id: "s2s-1", created: 1, model: body.model };
+      if (!body.stream) {
+        return { kind: "json", body: { ...base, object: "chat.completion",
+          choices: [{ index: 0, message: { role: "assistant", content: text }, finish_reason: "stop" }],
+          usage: { prompt_tokens: 3, completion_tokens: text.length, total_tokens: 3 + text.length } } };
+      }
+      async function* events() {
+        for (const ch of text) {
+          const chunk = { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: { content: ch }, finish_reason: null }] };
+          yield { chunk, text: JSON.stringify(chunk) };
+        }
+        const last = { ...base, object: "chat.completion.chunk", choices: [{ index: 0, delta: {}, finish_reason: "stop" }] };
+        yield { chunk: last, text: JSON.stringify(last) };
+      }
+      return { kind: "stream", events: events() };
+    },
+    async listModels() { return ["s2s"]; },
+    async close() {},
+  };
+}
+`;
+
+let dir: string;
+let gw: TestGateway;
+let backup: FakeOpenAI;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), "switchyard-plugin-"));
+  writeFileSync(join(dir, "seq2seq.mjs"), PLUGIN);
+  writeFileSync(join(dir, "not-a-plugin.mjs"), "export const x = 1;\n");
+  backup = await startFakeOpenAI();
+  gw = await startGateway({
+    auth: { required: false },
+    backends: {
+      s2s: { type: "plugin", module: join(dir, "seq2seq.mjs"), options: { prefix: ">" } },
+      flaky: { type: "plugin", module: join(dir, "seq2seq.mjs"), options: { prefix: "", failFirst: true }, retry: { maxRetries: 0 } },
+      backup: { type: "openai", baseUrl: backup.url },
+    },
+    routes: {
+      home: { variants: [{ name: "s2s", backend: "s2s", model: "my-seq2seq" }] },
+      flaky: { variants: [{ name: "f", backend: "flaky", model: "m" }], fallbacks: [{ backend: "backup", model: "fake-model" }] },
+    },
+  });
+});
+
+afterAll(async () => {
+  await gw.shutdown();
+  await backup.close();
+});
+
+describe("plugin backends", () => {
+  const client = () => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "x", maxRetries: 0 });
+
+  it("serves a plugin's answers, plain and streamed, and logs them", async () => {
+    const res = await client().chat.completions.create({ model: "home", messages: [{ role: "user", content: "abc" }] });
+    expect(res.choices[0]?.message.content).toBe(">cba");
+    const stream = await client().chat.completions.create({ model: "home", messages: [{ role: "user", content: "xyz" }], stream: true });
+    let text = "";
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
+    expect(text).toBe(">zyx");
+    const rows = (await gw.rows()).filter((r) => r.route === "home");
+    expect(rows.map((r) => [r.backend, r.upstream_model, r.status])).toEqual([
+      ["s2s", "my-seq2seq", 200],
+      ["s2s", "my-seq2seq", 200],
+    ]);
+    expect(rows[0]?.output_tokens).toBe(4);
+    // The stream sent no usage: its tokens were counted here, and said so.
+    expect(rows[1]).toMatchObject({ tokens_estimated: 1 });
+  });
+
+  it("wraps a plugin in the same fallback chain as built-in backends", async () => {
+    const res = await client().chat.completions.create({ model: "flaky", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    expect(res.response.headers.get("x-switchyard-backend")).toBe("backup");
+  });
+
+  it("stops the start with a clear message when the module is missing or is not a plugin", async () => {
+    const start = (module: string) =>
+      startGateway({
+        backends: { x: { type: "plugin", module } },
+        routes: { r: { variants: [{ name: "a", backend: "x", model: "m" }] } },
+      });
+    await expect(start(join(dir, "missing.mjs"))).rejects.toThrow(/^backends\.x\.module: cannot load '.*missing\.mjs'/);
+    await expect(start(join(dir, "not-a-plugin.mjs"))).rejects.toThrow(/exports no createBackend function/);
+  });
+});
