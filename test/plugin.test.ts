@@ -56,12 +56,20 @@ beforeAll(async () => {
     auth: { required: false },
     backends: {
       s2s: { type: "plugin", module: join(dir, "seq2seq.mjs"), options: { prefix: ">" } },
-      flaky: { type: "plugin", module: join(dir, "seq2seq.mjs"), options: { prefix: "", failFirst: true }, retry: { maxRetries: 0 } },
+      flaky: {
+        type: "plugin",
+        module: join(dir, "seq2seq.mjs"),
+        options: { prefix: "", failFirst: true },
+        retry: { maxRetries: 0 },
+      },
       backup: { type: "openai", baseUrl: backup.url },
     },
     routes: {
       home: { variants: [{ name: "s2s", backend: "s2s", model: "my-seq2seq" }] },
-      flaky: { variants: [{ name: "f", backend: "flaky", model: "m" }], fallbacks: [{ backend: "backup", model: "fake-model" }] },
+      flaky: {
+        variants: [{ name: "f", backend: "flaky", model: "m" }],
+        fallbacks: [{ backend: "backup", model: "fake-model" }],
+      },
     },
   });
 });
@@ -77,7 +85,11 @@ describe("plugin backends", () => {
   it("serves a plugin's answers, plain and streamed, and logs them", async () => {
     const res = await client().chat.completions.create({ model: "home", messages: [{ role: "user", content: "abc" }] });
     expect(res.choices[0]?.message.content).toBe(">cba");
-    const stream = await client().chat.completions.create({ model: "home", messages: [{ role: "user", content: "xyz" }], stream: true });
+    const stream = await client().chat.completions.create({
+      model: "home",
+      messages: [{ role: "user", content: "xyz" }],
+      stream: true,
+    });
     let text = "";
     for await (const c of stream) text += c.choices[0]?.delta.content ?? "";
     expect(text).toBe(">zyx");
@@ -92,7 +104,9 @@ describe("plugin backends", () => {
   });
 
   it("wraps a plugin in the same fallback chain as built-in backends", async () => {
-    const res = await client().chat.completions.create({ model: "flaky", messages: [{ role: "user", content: "hi" }] }).withResponse();
+    const res = await client()
+      .chat.completions.create({ model: "flaky", messages: [{ role: "user", content: "hi" }] })
+      .withResponse();
     expect(res.response.headers.get("x-switchyard-backend")).toBe("backup");
   });
 

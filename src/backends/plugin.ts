@@ -37,7 +37,9 @@ export async function loadPlugin(backendName: string, module: string, cwd = proc
   }
   const factory =
     loaded.createBackend ??
-    (typeof loaded.default === "function" ? loaded.default : (loaded.default as { createBackend?: unknown })?.createBackend);
+    (typeof loaded.default === "function"
+      ? loaded.default
+      : (loaded.default as { createBackend?: unknown })?.createBackend);
   if (typeof factory !== "function") {
     throw new PluginError(`backends.${backendName}.module: '${module}' exports no createBackend function`);
   }
