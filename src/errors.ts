@@ -179,6 +179,11 @@ export const errors = {
     { code: "SY_ERR_BACKEND_SATURATED", status: 503, type: "overloaded_error", retryable: true },
     (backend: string, limit: number) => `Backend '${backend}' is at its concurrency limit of ${limit}`,
   ),
+  /** Never sent (the client is gone): the code the request log records. 499 as nginx counts it. */
+  clientClosed: define(
+    { code: "SY_ERR_REQUEST_CLIENT_CLOSED", status: 499, type: "invalid_request_error" },
+    (when: "before the answer" | "mid-stream") => `the client closed the connection ${when}`,
+  ),
   shuttingDown: define(
     { code: "SY_ERR_SERVER_SHUTTING_DOWN", status: 503, type: "overloaded_error" },
     () => "Switchyard is shutting down; retry on another replica",

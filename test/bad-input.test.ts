@@ -208,3 +208,59 @@ describe("keys and tenants", () => {
     expect(ok.every((r) => r.key_id?.startsWith("key_"))).toBe(true);
   });
 });
+
+describe("hostile names and odd upstream answers", () => {
+  it("does not mistake Object.prototype members for routes", async () => {
+    for (const model of ["constructor", "__proto__", "toString"]) {
+      const r = await post({ model, messages: user }, globexKey);
+      expect(r.status).toBe(404);
+    }
+    const res = await fetch(`${gw.url}/v1/models/toString`, { headers: { authorization: `Bearer ${acmeKey}` } });
+    expect(res.status).toBe(404);
+  });
+
+  it("logs a call whose upstream sent usage of the wrong types, with the tokens left empty", async () => {
+    upstream.script.push({
+      kind: "raw",
+      body: JSON.stringify({
+        id: "x",
+        object: "chat.completion",
+        created: 1,
+        model: "fake-model",
+        choices: [{ index: 0, message: { role: "assistant", content: "ok" }, finish_reason: { weird: true } }],
+        usage: { prompt_tokens: "11", completion_tokens: { n: 2 } },
+      }),
+    });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${acmeKey}` },
+      body: JSON.stringify({ model: "chat", messages: user }),
+    });
+    expect(res.status).toBe(200);
+    const id = res.headers.get("x-switchyard-request-id");
+    const row = (await gw.rows()).find((r) => r.id === id);
+    expect(row).toMatchObject({ status: 200, input_tokens: null, output_tokens: null, finish_reason: null });
+    // The log keeps working after it.
+    expect((await post({ model: "chat", messages: user })).status).toBe(200);
+    expect(gw.gateway.log.rejected).toBe(0);
+  });
+
+  it("answers 502 when the upstream's completion has a choice without a message", async () => {
+    for (let i = 0; i < 3; i++)
+      upstream.script.push({ kind: "raw", body: '{"object":"chat.completion","choices":[{}]}' });
+    const r = await post({ model: "chat", messages: user });
+    expect(r.status).toBe(502);
+    expect(r.body.error.code).toBe("SY_ERR_UPSTREAM_PROTOCOL");
+  });
+});
+
+describe("revocation", () => {
+  it("stops accepting a key once the cache has refreshed after its revocation", async () => {
+    const k = await createKey(gw.gateway.db, { tenant: "acme", role: "app" });
+    await gw.gateway.keys.refresh();
+    expect((await post({ model: "chat", messages: user }, k.key)).status).toBe(200);
+    await gw.gateway.db.updateTable("api_keys").set({ revoked_at: Date.now() }).where("id", "=", k.record.id).execute();
+    await gw.gateway.keys.refresh();
+    expect((await post({ model: "chat", messages: user }, k.key)).status).toBe(401);
+  });
+});

@@ -1,7 +1,7 @@
 /** With no config, local OpenAI-compatible servers that answer become routes. */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { validateConfig } from "../src/core/config/parse.js";
-import { configFromDiscovery, discoverLocalServers } from "../src/server/discover.js";
+import { configFromDiscovery, discoverLocalServers, routeNameFor } from "../src/server/discover.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { startGateway } from "./helpers.js";
 
@@ -49,5 +49,25 @@ describe("first run without a config", () => {
     } finally {
       await gw.shutdown();
     }
+  });
+});
+
+describe("route names for discovered models", () => {
+  it("turns model ids that are not valid route names into ones that are, and skips what is left empty", () => {
+    expect(routeNameFor("llama3.2:latest")).toBe("llama3.2:latest");
+    expect(routeNameFor("/models/llama-3-8b")).toBe("models/llama-3-8b");
+    expect(routeNameFor("my model@v2")).toBe("my-model-v2");
+    expect(routeNameFor("@@@")).toBeUndefined();
+    const cfg = validateConfig(
+      configFromDiscovery([
+        {
+          server: { name: "vllm", label: "vLLM", baseUrl: "http://127.0.0.1:8000/v1" },
+          models: ["/models/llama", "@@"],
+        },
+      ]),
+      "generated",
+    );
+    expect(Object.keys(cfg.routes)).toEqual(["models/llama"]);
+    expect(cfg.routes["models/llama"]?.variants[0]?.model).toBe("/models/llama");
   });
 });

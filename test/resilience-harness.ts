@@ -9,7 +9,8 @@ import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { eventually, type RequestLogTable, startGateway, type TestGateway } from "./helpers.js";
 
 /** The upstream key configured on both backends; it must never reach a client or the log. */
-export const SECRET = "sk-test-upstream-secret-abcdef";
+// Not shaped like an sk-… key on purpose: only the configured-secret redaction can hide it.
+export const SECRET = "upstream-secret-0123456789abcdef";
 
 export interface Tuning {
   timeouts?: { connectMs?: number; firstByteMs?: number; totalMs?: number };

@@ -74,6 +74,19 @@ describe("openai SDK against Switchyard", () => {
     expect(usage?.completion_tokens).toBe(5);
   });
 
+  it("asks the upstream for usage but does not pass the usage chunk to a client that did not ask", async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hi" }], stream: true }),
+    });
+    const text = await res.text();
+    expect(upstream.requests.at(-1)?.body.stream_options).toEqual({ include_usage: true });
+    expect(text).toContain('"finish_reason":"stop"');
+    expect(text).not.toContain('"choices":[]');
+    expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
+  });
+
   it("lists the routes as models", async () => {
     const models = await client.models.list();
     expect(models.data.map((m) => m.id)).toEqual(["chat"]);

@@ -6,6 +6,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { isChatCompletion, isChatCompletionChunk } from "../core/openai-shape.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { Backend, BackendCallContext, ChatResult } from "./types.js";
 
@@ -55,10 +56,11 @@ export async function loadPlugin(backendName: string, module: string, cwd = proc
 }
 
 /**
- * A plugin need not know Switchyard's errors: a plain error it throws becomes an
- * upstream failure (a 4xx `status` on it blames the request; anything else is
- * retryable and may fall back), so retries and fallbacks treat it like any
- * backend's.
+ * A plugin need not know Switchyard's errors, nor honour the abort signal: a
+ * plain error it throws becomes an upstream failure (a 4xx `status` on it blames
+ * the request; anything else is retryable and may fall back); every wait on it
+ * ends when the signal aborts (timeouts, client gone, shutdown); and what it
+ * returns is checked, so a malformed answer is a protocol error, not a crash.
  */
 function withPlainErrors(backend: Backend, name: string): Backend {
   const translate = (e: unknown, ctx: BackendCallContext): unknown => {
@@ -71,25 +73,44 @@ function withPlainErrors(backend: Backend, name: string): Backend {
     }
     return errors.upstreamStatus({ cause: e }, name, typeof status === "number" ? status : 502, message);
   };
+  const malformed = (what: string) => errors.upstreamProtocol({}, name, `the plugin returned ${what}`);
   return {
     name: backend.name,
     kind: backend.kind,
     async chat(body, ctx): Promise<ChatResult> {
       let result: ChatResult;
       try {
-        result = await backend.chat(body, ctx);
+        result = await untilAborted(backend.chat(body, ctx), ctx.signal);
       } catch (e) {
         throw translate(e, ctx);
       }
-      if (result.kind === "json") return result;
-      const events = result.events;
+      if (result?.kind === "json") {
+        if (!isChatCompletion(result.body)) throw malformed("a body that is not a chat.completion");
+        return result;
+      }
+      const events = result?.kind === "stream" ? result.events : undefined;
+      if (!events || typeof events[Symbol.asyncIterator] !== "function") {
+        throw malformed('neither { kind: "json", body } nor { kind: "stream", events }');
+      }
+      const iterator = events[Symbol.asyncIterator]();
       return {
         kind: "stream",
         events: (async function* () {
           try {
-            yield* events;
+            while (true) {
+              const next = await untilAborted(iterator.next(), ctx.signal);
+              if (next.done) return;
+              const item = next.value;
+              if (!isChatCompletionChunk(item?.chunk) || typeof item.text !== "string") {
+                throw malformed("a stream item that is not { chunk, text } with a chat.completion.chunk");
+              }
+              yield item;
+            }
           } catch (e) {
             throw translate(e, ctx);
+          } finally {
+            // Not awaited: a plugin that never settles must not hold the call open.
+            void Promise.resolve(iterator.return?.()).catch(() => {});
           }
         })(),
       };
@@ -97,4 +118,23 @@ function withPlainErrors(backend: Backend, name: string): Backend {
     listModels: (signal) => backend.listModels(signal),
     close: () => backend.close(),
   };
+}
+
+/** `p`, or a rejection with the signal's reason as soon as it aborts. */
+function untilAborted<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
 }

@@ -133,9 +133,12 @@ export class ResilientBackend {
     try {
       const retrying = this.#retry.execute(async () => {
         if (call.cancelled) throw call.reason;
-        tally.attempts++;
         try {
-          return await this.#breaker.execute(() => this.#attempt(body, requestId, call));
+          return await this.#breaker.execute(() => {
+            // Counted here, inside the breaker: a call it refuses never reached the upstream.
+            tally.attempts++;
+            return this.#attempt(body, requestId, call);
+          });
         } catch (e) {
           if (!(e instanceof BrokenCircuitError)) upstreamError = e;
           throw e;

@@ -51,13 +51,15 @@ Then call it like OpenAI:
   )
   .action(async (opts: { port?: number; host?: string }) => {
     let config = loadConfigFile(program.opts().config);
+    let discovery: string | undefined;
     if (!config) {
       const found = await discoverLocalServers();
       config = validateConfig(configFromDiscovery(found), "generated config");
-      process.stdout.write(`${describeDiscovery(found, configPath(program.opts().config))}\n`);
+      discovery = describeDiscovery(found, configPath(program.opts().config), opts.host ?? config.server.host);
     }
     if (opts.port !== undefined) config.server.port = opts.port;
     if (opts.host !== undefined) config.server.host = opts.host;
+    if (discovery) process.stdout.write(`${discovery}\n`);
     const logger = pino({
       level: config.logging.level,
       redact: { paths: ["req.headers.authorization", "*.apiKey", "*.api_key"], censor: "[redacted]" },
@@ -126,7 +128,7 @@ keys
   .option("-n, --name <name>", "a label to recognise the key by")
   .action(async (opts: { tenant: string; role: "admin" | "app"; name?: string }) => {
     const cfg = storeConfig();
-    if (!(opts.tenant in cfg.tenants)) {
+    if (!Object.hasOwn(cfg.tenants, opts.tenant)) {
       throw new Error(
         `tenant '${opts.tenant}' is not declared in the config (declared: ${Object.keys(cfg.tenants).join(", ")}); add it under tenants:`,
       );

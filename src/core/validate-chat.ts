@@ -4,8 +4,6 @@
  * through to the backend untouched. Hand-written rather than a zod schema: it
  * runs on every request and must not copy the body.
  */
-import type { ChatRequest } from "./openai-types.js";
-
 export interface BodyProblem {
   path: string;
   problem: string;
@@ -84,8 +82,4 @@ export function checkChatRequest(body: unknown): BodyProblem | undefined {
     }
   }
   return undefined;
-}
-
-export function isChatRequest(body: unknown): body is ChatRequest {
-  return checkChatRequest(body) === undefined;
 }

@@ -15,11 +15,12 @@ export function buildApp(gw: Gateway): FastifyInstance {
     // The request log is the record of each call; a pino line per request would only cost.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: gw.config.server.bodyLimit,
-    // Headers and a request body must arrive within a minute; answers may take longer.
-    requestTimeout: 0,
+    // The request (headers and body) must arrive within a minute; answers may take longer.
+    requestTimeout: 60_000,
     connectionTimeout: 0,
     keepAliveTimeout: 65_000,
-    return503OnClosing: true,
+    // Our own hook answers during a drain, in OpenAI's error shape.
+    return503OnClosing: false,
     forceCloseConnections: "idle",
   });
 
@@ -33,6 +34,14 @@ export function buildApp(gw: Gateway): FastifyInstance {
     } catch (e) {
       done(errors.invalidJson((e as Error).message), undefined);
     }
+  });
+
+  // Probes and metrics keep answering during a drain: readiness says "draining" itself.
+  const ALWAYS_OPEN = new Set(["/healthz", "/readyz", "/metrics"]);
+  app.addHook("onRequest", async (req, reply) => {
+    if (!gw.draining || ALWAYS_OPEN.has(req.url)) return;
+    reply.header("connection", "close");
+    throw errors.shuttingDown();
   });
 
   app.setNotFoundHandler((req, reply) => {

@@ -16,8 +16,6 @@ import type { Gateway } from "./gateway.js";
 import { type CallOutcome, recordCall } from "./record-call.js";
 import { resolveRoute } from "./resolve-route.js";
 
-const CLIENT_CLOSED = "SY_ERR_REQUEST_CLIENT_CLOSED";
-
 /** Errors sent and logged as they are when they end a stream; anything else is a broken stream. */
 const KEPT_MID_STREAM = new Set([
   errors.shuttingDown.code,
@@ -76,10 +74,11 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
         const failures = e instanceof ChainError ? e.failures : [];
         const cause = e instanceof ChainError ? e.last : e;
         const err = flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
+        const reported = err ?? errors.clientClosed("before the answer");
         recordCall(gw, outcome, {
-          status: err?.status ?? 499,
-          errorCode: err?.code ?? CLIENT_CLOSED,
-          errorMessage: err?.message ?? "the client closed the connection before the answer",
+          status: reported.status,
+          errorCode: reported.code,
+          errorMessage: reported.message,
           failures,
           attempts: e instanceof ChainError ? e.attempts : 0,
         });
@@ -150,14 +149,22 @@ async function streamToClient(
     const { chunk } = item;
     if (chunk.usage) usage = chunk.usage;
     const choice = chunk.choices[0];
+    let carriesOutput = false;
     if (choice) {
-      if (typeof choice.delta?.content === "string") text.push(choice.delta.content);
+      const content = choice.delta?.content;
+      if (typeof content === "string" && content !== "") {
+        text.push(content);
+        carriesOutput = true;
+      }
+      // Tool calls and refusals are output too; a role-only opening chunk is not.
+      if (choice.delta?.tool_calls || choice.delta?.refusal) carriesOutput = true;
       if (choice.finish_reason) finishReason = choice.finish_reason;
     }
     // The usage-only chunk exists because we asked for it; pass it on only if the client did.
     if (chunk.choices.length === 0 && chunk.usage && !clientWantsUsage) return;
     const full = client.data(item.text);
-    ttft ??= performance.now() - outcome.t0;
+    // Time to first token: to the first chunk that carries output, as the client sees it.
+    if (carriesOutput) ttft ??= performance.now() - outcome.t0;
     return full;
   };
 
@@ -194,7 +201,7 @@ async function streamToClient(
     finishReason,
     outputText: usage ? undefined : text.join(""),
     ttftMs: ttft,
-    errorCode: failure?.code ?? (gone ? CLIENT_CLOSED : undefined),
-    errorMessage: failure?.message ?? (gone ? "the client closed the connection mid-stream" : undefined),
+    errorCode: failure?.code ?? (gone ? errors.clientClosed.code : undefined),
+    errorMessage: failure?.message ?? (gone ? errors.clientClosed("mid-stream").message : undefined),
   });
 }

@@ -52,26 +52,40 @@ export function configFromDiscovery(found: Found[]): Record<string, unknown> {
   for (const f of found) {
     backends[f.server.name] = { type: "openai", baseUrl: f.server.baseUrl };
     for (const model of f.models) {
+      const name = routeNameFor(model);
+      if (!name) continue;
       // A model two servers both serve gets the server's name in front, so neither hides the other.
-      const route = (owners.get(model) ?? 0) > 1 ? `${f.server.name}/${model}` : model;
+      const route = (owners.get(model) ?? 0) > 1 ? `${f.server.name}/${name}` : name;
       routes[route] = { variants: [{ name: f.server.name, backend: f.server.name, model }] };
     }
   }
   return { auth: { required: false }, backends, routes };
 }
 
-export function describeDiscovery(found: Found[], configPath: string): string {
+/**
+ * A route name for a model id: ids such as vLLM's default (the model's path,
+ * "/models/llama") or ones with spaces or "@" are not valid route names as they
+ * are. Undefined when nothing usable is left.
+ */
+export function routeNameFor(modelId: string): string | undefined {
+  const name = modelId.replace(/[^A-Za-z0-9._:/-]+/g, "-").replace(/^[^A-Za-z0-9]+/, "");
+  return name === "" ? undefined : name;
+}
+
+export function describeDiscovery(found: Found[], configPath: string, host: string): string {
   const lines = [`No config file at ${configPath}; looked for local model servers:`];
   for (const s of USUAL_LOCAL_SERVERS) {
     const f = found.find((x) => x.server.name === s.name);
     lines.push(
       f
-        ? `  ✓ ${s.label} at ${s.baseUrl}: ${f.models.length} model(s)${f.models.length ? ` → routes ${f.models.join(", ")}` : ""}`
+        ? `  ✓ ${s.label} at ${s.baseUrl}: ${f.models.length} model(s)${f.models.length ? ` → routes ${routesOf(f).join(", ")}` : ""}`
         : `  · ${s.label} at ${s.baseUrl}: not answering`,
     );
   }
   lines.push(
-    "Serving these without API keys (bound to loopback). To add cloud backends, routes, fallbacks and keys,",
+    isLoopback(host)
+      ? `Serving these without API keys, on ${host} only. To add cloud backends, routes, fallbacks and keys,`
+      : `WARNING: serving these without API keys on ${host}, reachable from other machines. To require keys, and to add backends, routes and fallbacks,`,
     `write ${configPath} (see the README, section "Configuration"), for example:`,
     "  backends:",
     '    openai: { type: openai, baseUrl: https://api.openai.com/v1, apiKey: "${OPENAI_API_KEY}" }',
@@ -79,4 +93,15 @@ export function describeDiscovery(found: Found[], configPath: string): string {
     "    chat: { variants: [{ name: gpt, backend: openai, model: gpt-4o-mini }] }",
   );
   return lines.join("\n");
+}
+
+function routesOf(f: Found): string[] {
+  return f.models.flatMap((m) => {
+    const name = routeNameFor(m);
+    return name ? [name === m ? m : `${name} (model ${m})`] : [];
+  });
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.");
 }

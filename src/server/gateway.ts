@@ -97,9 +97,14 @@ export class Gateway {
     return this.#inFlight.size;
   }
 
+  /** From now on new requests are refused (503 in OpenAI's shape) and readiness fails. */
+  stopAccepting(): void {
+    this.#draining = true;
+  }
+
   /** Stops taking requests, waits up to the grace period for those in flight, then cuts the rest. */
   async drain(graceMs: number): Promise<void> {
-    this.#draining = true;
+    this.stopAccepting();
     if (this.#inFlight.size > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);

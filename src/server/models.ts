@@ -19,7 +19,7 @@ export function registerModels(app: FastifyInstance, gw: Gateway): void {
   app.get<{ Params: { id: string } }>("/v1/models/:id", async (req) => {
     const principal = await gw.auth.authenticate(req);
     const id = req.params.id;
-    if (!(id in gw.config.routes) || !gw.auth.mayUseRoute(principal, id)) {
+    if (!Object.hasOwn(gw.config.routes, id) || !gw.auth.mayUseRoute(principal, id)) {
       throw errors.unknownRoute(id);
     }
     return { id, object: "model", created: CREATED, owned_by: "switchyard" };

@@ -53,8 +53,9 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
   const chain = end.chain;
   const backendName = chain?.target.backend.name ?? null;
   const model = chain?.target.model ?? null;
-  let input: number | null = end.usage?.prompt_tokens ?? null;
-  let output: number | null = end.usage?.completion_tokens ?? null;
+  // Upstream values are checked: one wrong-typed field must not fail a log batch.
+  let input = finiteOrNull(end.usage?.prompt_tokens);
+  let output = finiteOrNull(end.usage?.completion_tokens);
   let estimated = 0;
   if (chain && !end.usage && end.outputText !== undefined) {
     input = await estimatePromptTokens(o.request.messages);
@@ -84,7 +85,7 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
     status: end.status,
     error_code: end.errorCode ?? null,
     error_message: end.errorMessage ?? null,
-    finish_reason: end.finishReason ?? null,
+    finish_reason: typeof end.finishReason === "string" ? end.finishReason.slice(0, 64) : null,
     input_tokens: input,
     output_tokens: output,
     tokens_estimated: estimated,
@@ -105,4 +106,8 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
   if (end.errorCode && backendName && !failures.some((f) => f.code === end.errorCode)) {
     gw.metrics.upstreamErrors.inc({ backend: backendName, code: end.errorCode });
   }
+}
+
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
 }

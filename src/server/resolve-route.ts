@@ -30,7 +30,8 @@ export function resolveRoute(
   routeName: string,
   requestedVariant: string | undefined,
 ): ResolvedRoute {
-  const route = config.routes[routeName];
+  // Own keys only: a client must not reach Object.prototype by naming "constructor".
+  const route = Object.hasOwn(config.routes, routeName) ? config.routes[routeName] : undefined;
   if (!route) throw errors.unknownRoute(routeName);
   const variant = pickVariant(routeName, route, requestedVariant);
   const targets = [variant, ...route.fallbacks].map((t) => ({

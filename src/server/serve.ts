@@ -32,6 +32,7 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
   let stopping: Promise<void> | undefined;
   const shutdown = () => {
     stopping ??= (async () => {
+      gateway.stopAccepting();
       const closing = app.close();
       // Keep-alive sockets that finish their last answer during the drain would
       // otherwise hold the server open until the client's own idle timeout.

@@ -11,8 +11,11 @@ import { toColumnValues } from "./request-log-columns.js";
 import type { WorkerReply, WorkerRequest } from "./sqlite-log-worker.js";
 
 export interface LogSink {
-  /** Resolves once the rows are durably stored; rejects (rows not stored) otherwise. */
-  write(rows: LogRow[]): Promise<void>;
+  /**
+   * Resolves once the rows are stored, with the number the store refused as
+   * invalid (left out, never retried); rejects when nothing could be stored.
+   */
+  write(rows: LogRow[]): Promise<{ rejected: number; error?: string | undefined }>;
   close(): Promise<void>;
 }
 
@@ -22,7 +25,7 @@ const ROWS_PER_INSERT = 500;
 export class KyselyLogSink implements LogSink {
   constructor(private readonly db: Db) {}
 
-  async write(rows: LogRow[]): Promise<void> {
+  async write(rows: LogRow[]): Promise<{ rejected: number }> {
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
         await trx
@@ -31,6 +34,7 @@ export class KyselyLogSink implements LogSink {
           .execute();
       }
     });
+    return { rejected: 0 };
   }
 
   async close(): Promise<void> {}
@@ -39,7 +43,10 @@ export class KyselyLogSink implements LogSink {
 export class SqliteWorkerSink implements LogSink {
   #worker: Worker | undefined;
   #nextId = 0;
-  readonly #pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: { rejected: number; error?: string | undefined }) => void; reject: (e: Error) => void }
+  >();
 
   constructor(private readonly file: string) {}
 
@@ -58,7 +65,7 @@ export class SqliteWorkerSink implements LogSink {
       const p = this.#pending.get(m.id);
       if (!p) return;
       this.#pending.delete(m.id);
-      if (m.ok) p.resolve();
+      if (m.ok) p.resolve({ rejected: m.rejected, error: m.error });
       else p.reject(new Error(m.error));
     });
     const failAll = (e: Error) => {
@@ -72,7 +79,7 @@ export class SqliteWorkerSink implements LogSink {
     return worker;
   }
 
-  write(rows: LogRow[]): Promise<void> {
+  write(rows: LogRow[]): Promise<{ rejected: number; error?: string | undefined }> {
     this.#worker ??= this.#spawn();
     const id = this.#nextId++;
     const worker = this.#worker;

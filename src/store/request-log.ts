@@ -22,6 +22,8 @@ export class RequestLogWriter {
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
+  #rejected = 0;
+  #lastDropLog = 0;
   #written = 0;
   #closed = false;
 
@@ -42,6 +44,11 @@ export class RequestLogWriter {
     return this.#dropped;
   }
 
+  /** Rows the store refused as invalid. */
+  get rejected(): number {
+    return this.#rejected;
+  }
+
   get written(): number {
     return this.#written;
   }
@@ -49,13 +56,16 @@ export class RequestLogWriter {
   push(row: LogRow): void {
     this.#queue.push(row);
     if (this.#queue.length > this.opts.maxQueue) {
-      const excess = this.#queue.length - this.opts.maxQueue;
+      // Drop a tenth at once: a splice per row of a 100 000-row array, while the
+      // store is down, would make every request pay for it.
+      const excess = this.#queue.length - this.opts.maxQueue + Math.ceil(this.opts.maxQueue / 10);
       this.#queue.splice(0, excess);
       this.#dropped += excess;
-      this.logger.error(
-        { dropped: excess, total_dropped: this.#dropped },
-        "request log queue full; oldest rows dropped",
-      );
+      const now = Date.now();
+      if (now - this.#lastDropLog >= 1000) {
+        this.#lastDropLog = now;
+        this.logger.error({ total_dropped: this.#dropped }, "request log queue full; oldest rows dropped");
+      }
     }
     if (this.#queue.length >= this.opts.batchSize && !this.#flushing) setImmediate(() => void this.flush());
   }
@@ -74,8 +84,12 @@ export class RequestLogWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
       try {
-        await this.sink.write(batch);
-        this.#written += batch.length;
+        const { rejected, error } = await this.sink.write(batch);
+        this.#written += batch.length - rejected;
+        if (rejected > 0) {
+          this.#rejected += rejected;
+          this.logger.error({ rejected, error }, "request log rows refused by the store (invalid values); left out");
+        }
       } catch (e) {
         // Keep the rows for the next flush; the store may be briefly locked or down.
         this.#queue.unshift(...batch);

@@ -13,7 +13,14 @@ export interface WorkerRequest {
   rows: unknown[][];
 }
 
-export type WorkerReply = { id: number; ok: true } | { id: number; ok: false; error: string };
+/**
+ * `ok` with `rejected` > 0: the batch was written row by row and the rows the
+ * database refused (a value it cannot store) were left out, so one bad row cannot
+ * block every later one. Not `ok`: nothing was written (the database is down).
+ */
+export type WorkerReply =
+  | { id: number; ok: true; rejected: number; error?: string }
+  | { id: number; ok: false; error: string };
 
 if (parentPort) {
   const port = parentPort;
@@ -27,12 +34,30 @@ if (parentPort) {
   const writeBatch = db.transaction((rows: unknown[][]) => {
     for (const values of rows) insert.run(values);
   });
+  const writeEach = db.transaction((rows: unknown[][]) => {
+    let rejected = 0;
+    let error: string | undefined;
+    for (const values of rows) {
+      try {
+        insert.run(values);
+      } catch (e) {
+        rejected++;
+        error ??= (e as Error).message;
+      }
+    }
+    return { rejected, error };
+  });
   port.on("message", (m: WorkerRequest) => {
     try {
       writeBatch(m.rows);
-      port.postMessage({ id: m.id, ok: true } satisfies WorkerReply);
-    } catch (e) {
-      port.postMessage({ id: m.id, ok: false, error: (e as Error).message } satisfies WorkerReply);
+      port.postMessage({ id: m.id, ok: true, rejected: 0 } satisfies WorkerReply);
+    } catch (batchError) {
+      try {
+        const { rejected, error } = writeEach(m.rows);
+        port.postMessage({ id: m.id, ok: true, rejected, ...(error ? { error } : {}) } satisfies WorkerReply);
+      } catch {
+        port.postMessage({ id: m.id, ok: false, error: (batchError as Error).message } satisfies WorkerReply);
+      }
     }
   });
 }

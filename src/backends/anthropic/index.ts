@@ -5,6 +5,7 @@
  * any call is made (see request.ts).
  */
 import type { Dispatcher } from "undici";
+import { isObject } from "../../core/openai-shape.js";
 import type { ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, UpstreamHttp } from "../http.js";
@@ -122,8 +123,4 @@ export class AnthropicBackend implements Backend {
   #failure(e: unknown, signal: AbortSignal): unknown {
     return signal.aborted ? signal.reason : this.#http.transportError(e, signal);
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -5,6 +5,8 @@
  * refused with a 400 naming the field, never dropped: a client that asked for
  * tools or JSON mode must not silently get an answer that ignored it.
  */
+
+import { isObject } from "../../core/openai-shape.js";
 import type { ChatContentPart, ChatMessage, ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import type { AnthropicMessageParam, AnthropicRequest, AnthropicTextBlock } from "./types.js";
@@ -173,10 +175,6 @@ function textBlocks(content: ChatMessage["content"], where: string): AnthropicTe
 
 function untranslatable(what: string) {
   return errors.untranslatable("anthropic", what);
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 function isEmptyArray(v: unknown): boolean {

@@ -5,6 +5,8 @@
  * content deltas, then the stop reason with the output usage, then
  * `message_stop`. Only `message_stop` proves the answer is complete.
  */
+
+import { isObject } from "../../core/openai-shape.js";
 import type { ChatCompletionChunk, FinishReason, Usage } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { redact } from "../http.js";
@@ -108,8 +110,4 @@ function parseEvent(data: string): (Record<string, unknown> & { type: string }) 
     return undefined;
   }
   return isObject(v) && typeof v.type === "string" ? (v as Record<string, unknown> & { type: string }) : undefined;
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -4,7 +4,8 @@
  * (model replaced), and the answer comes back without re-serialising.
  */
 import type { Dispatcher } from "undici";
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../../core/openai-types.js";
+import { isChatCompletion, isChatCompletionChunk, isObject } from "../../core/openai-shape.js";
+import type { ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, redact, UpstreamHttp } from "../http.js";
 import { readSse } from "../sse.js";
@@ -41,7 +42,7 @@ export class OpenAIBackend implements Backend {
       throw this.#http.transportError(e, ctx.signal);
     }
     const parsed = parseJson(raw);
-    if (!isCompletion(parsed)) {
+    if (!isChatCompletion(parsed)) {
       throw errors.upstreamProtocol({}, this.name, "the answer is not a chat.completion object");
     }
     return { kind: "json", body: parsed, raw };
@@ -58,7 +59,7 @@ export class OpenAIBackend implements Backend {
           // (an upstream may quote the key it was sent, e.g. "invalid key sk-...").
           throw errors.upstreamStreamBroken({}, this.name, redact(describeStreamError(parsed.error), this.#secrets));
         }
-        if (!isChunk(parsed)) {
+        if (!isChatCompletionChunk(parsed)) {
           throw errors.upstreamProtocol(
             {},
             this.name,
@@ -94,18 +95,6 @@ function parseJson(text: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function isCompletion(v: unknown): v is ChatCompletion {
-  return isObject(v) && Array.isArray(v.choices);
-}
-
-function isChunk(v: unknown): v is ChatCompletionChunk {
-  return isObject(v) && Array.isArray(v.choices);
 }
 
 function describeStreamError(err: unknown): string {

@@ -147,7 +147,7 @@ export const configSchema = z
   .superRefine((cfg, ctx) => {
     const backends = Object.keys(cfg.backends);
     const checkBackend = (ref: string, path: (string | number)[]) => {
-      if (!(ref in cfg.backends)) {
+      if (!Object.hasOwn(cfg.backends, ref)) {
         ctx.addIssue({
           code: "custom",
           path,
@@ -174,7 +174,7 @@ export const configSchema = z
     for (const [tenantName, t] of Object.entries(cfg.tenants)) {
       if (t.routes === "*") continue;
       t.routes.forEach((r, i) => {
-        if (!(r in cfg.routes)) {
+        if (!Object.hasOwn(cfg.routes, r)) {
           ctx.addIssue({
             code: "custom",
             path: ["tenants", tenantName, "routes", i],
