@@ -120,6 +120,13 @@ export const errors = {
       `Route '${route}' has no variant '${variant}' (variants: ${known.join(", ")})`,
   ),
 
+  // ── feedback ──────────────────────────────────────────────────────────────
+  feedbackUnknownRequest: define(
+    { code: "SY_ERR_FEEDBACK_UNKNOWN_REQUEST", status: 404, type: "not_found_error" },
+    (requestId: string, _field: string) => `No request '${requestId}' to attach feedback to`,
+    (_requestId: string, field: string) => field,
+  ),
+
   // ── auth ──────────────────────────────────────────────────────────────────
   missingKey: define(
     { code: "SY_ERR_AUTH_MISSING_KEY", status: 401, type: "authentication_error" },

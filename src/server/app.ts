@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { registerChat } from "./chat.js";
+import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
@@ -57,6 +58,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   });
 
   registerChat(app, gw);
+  registerFeedback(app, gw);
   registerModels(app, gw);
   registerOps(app, gw);
   return app;

@@ -53,7 +53,23 @@ export interface ApiKeyTable {
   revoked_at: number | null;
 }
 
+export interface FeedbackTable {
+  id: string;
+  request_id: string;
+  tenant: string;
+  /** The user who gave it, '' when unnamed; one row per (request_id, user_key, kind). */
+  user_key: string;
+  kind: "thumbs" | "stars" | "comment" | "tags" | "correction" | "preference";
+  /** JSON text of the value (see core/feedback.ts). */
+  value: string;
+  /** For a preference: the request it was compared with. */
+  other_request_id: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
+  feedback: FeedbackTable;
 }
