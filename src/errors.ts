@@ -127,6 +127,17 @@ export const errors = {
     (_requestId: string, field: string) => field,
   ),
 
+  // ── conversations ─────────────────────────────────────────────────────────
+  conversationUnknown: define(
+    { code: "SY_ERR_CONVERSATION_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No conversation '${id}'`,
+  ),
+  invalidQuery: define(
+    bad("SY_ERR_REQUEST_INVALID_QUERY"),
+    (param: string, problem: string) => `Invalid query parameter '${param}': ${problem}`,
+    (param: string) => param,
+  ),
+
   // ── auth ──────────────────────────────────────────────────────────────────
   missingKey: define(
     { code: "SY_ERR_AUTH_MISSING_KEY", status: 401, type: "authentication_error" },

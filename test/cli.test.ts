@@ -1,5 +1,5 @@
 /** The `switchyard` command as a newcomer uses it: check, keys, serve with and without a config. */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -80,6 +80,50 @@ describe("switchyard command", () => {
     // Nothing secret reached the server's log.
     expect(server.output()).not.toContain(key);
     expect(server.output()).not.toContain("sk-upstream-cli-secret-0001");
+  });
+
+  it("conversations list and export read what the server stored", async () => {
+    const env = { FAKE_URL: upstream.url };
+    const key = runCli(["keys", "create", "--tenant", "acme"], dir, env).stdout.trim();
+    const server = await serve([], dir, env);
+    try {
+      const res = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${key}`,
+          "x-switchyard-session": "ses-cli",
+        },
+        body: JSON.stringify({ model: "chat", messages: [{ role: "user", content: "hello from the command line" }] }),
+      });
+      expect(res.status).toBe(200);
+    } finally {
+      expect(await server.stop()).toBe(0);
+    }
+    const list = runCli(["conversations", "list"], dir, env);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toMatch(/^ses-cli {2}\d{4}-\d\d-\d\d \d\d:\d\d {2}2 msgs {2}hello from the command line$/m);
+    const search = runCli(["conversations", "list", "--search", "command"], dir, env);
+    expect(search.stdout).toContain("[command]");
+    expect(runCli(["conversations", "list", "--search", "absent"], dir, env).stdout).toBe("no conversations\n");
+
+    const json = runCli(["conversations", "export", "ses-cli"], dir, env);
+    expect(json.status).toBe(0);
+    const exported = JSON.parse(json.stdout);
+    expect(exported.data[0].messages.map((m: { message: { content: string } }) => m.message.content)).toEqual([
+      "hello from the command line",
+      "Hello from the fake upstream",
+    ]);
+    const out = join(dir, "export.md");
+    const md = runCli(["conversations", "export", "--search", "command", "--format", "md", "--out", out], dir, env);
+    expect(md.stderr).toContain(`wrote 1 conversation(s) to ${out}`);
+    expect(readFileSync(out, "utf8")).toContain(
+      "## user\n\nhello from the command line\n\n## assistant\n\nHello from the fake upstream",
+    );
+
+    const missing = runCli(["conversations", "export", "nope"], dir, env);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toContain("no conversation 'nope' in tenant 'acme'");
   });
 
   it("serve without a config probes local servers and says how to add more", async () => {

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-/** The `switchyard` command: serve, migrate, check, keys. */
+/** The `switchyard` command: serve, migrate, check, keys, conversations. */
 import { Command, Option } from "commander";
 import { pino } from "pino";
 import { ConfigError, validateConfig } from "../core/config/parse.js";
@@ -9,6 +9,7 @@ import { startServer } from "../server/serve.js";
 import { migrateToLatest, openDatabase, StoreError } from "../store/db.js";
 import { createKey, listKeys, revokeKey } from "../store/keys.js";
 import { configPath, loadConfigFile } from "./config-file.js";
+import { addConversationCommands } from "./conversations.js";
 
 const program = new Command()
   .name("switchyard")
@@ -23,6 +24,7 @@ Examples:
   switchyard serve -c prod.yaml --port 9000
   switchyard check -c prod.yaml             # validate a config and exit
   switchyard keys create --tenant acme --role app --name web-frontend
+  switchyard conversations list --search "refund"
   switchyard migrate`,
   );
 
@@ -180,6 +182,8 @@ keys
       await db.destroy();
     }
   });
+
+addConversationCommands(program, storeConfig);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof StoreError || e instanceof Error) {

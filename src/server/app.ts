@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { registerChat } from "./chat.js";
+import { registerConversations } from "./conversations.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
 import { registerModels } from "./models.js";
@@ -58,6 +59,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   });
 
   registerChat(app, gw);
+  registerConversations(app, gw);
   registerFeedback(app, gw);
   registerModels(app, gw);
   registerOps(app, gw);

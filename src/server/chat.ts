@@ -9,6 +9,7 @@ import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { StreamChunk } from "../backends/types.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { ChatRequest, Usage } from "../core/openai-types.js";
+import { StreamAnswer } from "../core/stream-answer.js";
 import { checkChatRequest } from "../core/validate-chat.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { ClientStream } from "./client-stream.js";
@@ -95,6 +96,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
           usage: completion.usage ?? undefined,
           finishReason: completion.choices[0]?.finish_reason ?? null,
           outputText: completion.usage ? undefined : (completion.choices[0]?.message.content ?? ""),
+          answer: completion.choices[0]?.message,
         });
         return reply;
       }
@@ -142,7 +144,8 @@ async function streamToClient(
   let ttft: number | null = null;
   let usage: Usage | undefined;
   let finishReason: string | null = null;
-  const text: string[] = [];
+  const answer = new StreamAnswer();
+  let complete = false;
   let failure: SwitchyardError | undefined;
 
   const forward = (item: StreamChunk): Promise<void> | undefined => {
@@ -151,11 +154,7 @@ async function streamToClient(
     const choice = chunk.choices[0];
     let carriesOutput = false;
     if (choice) {
-      const content = choice.delta?.content;
-      if (typeof content === "string" && content !== "") {
-        text.push(content);
-        carriesOutput = true;
-      }
+      if (answer.add(choice.delta) !== "") carriesOutput = true;
       // Tool calls and refusals are output too; a role-only opening chunk is not.
       if (choice.delta?.tool_calls || choice.delta?.refusal) carriesOutput = true;
       if (choice.finish_reason) finishReason = choice.finish_reason;
@@ -177,6 +176,7 @@ async function streamToClient(
       if (full) await full;
     }
     if (!client.closed) await client.data("[DONE]");
+    complete = !client.closed;
   } catch (e) {
     // A client that left made us abort the upstream read, which throws here: that is
     // no upstream failure, and the row below says 499 rather than a broken stream.
@@ -199,7 +199,8 @@ async function streamToClient(
     chain,
     usage,
     finishReason,
-    outputText: usage ? undefined : text.join(""),
+    outputText: usage ? undefined : answer.text,
+    answer: complete && !failure ? answer.message() : undefined,
     ttftMs: ttft,
     errorCode: failure?.code ?? (gone ? errors.clientClosed.code : undefined),
     errorMessage: failure?.message ?? (gone ? errors.clientClosed("mid-stream").message : undefined),

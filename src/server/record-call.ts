@@ -5,8 +5,9 @@
  * here.
  */
 import type { ChainResult, FailedAttempt } from "../backends/chain.js";
+import type { ConversationTurn } from "../core/conversation.js";
 import { costUsd } from "../core/cost.js";
-import type { ChatRequest, Usage } from "../core/openai-types.js";
+import type { ChatMessage, ChatRequest, Usage } from "../core/openai-types.js";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
@@ -38,6 +39,8 @@ export interface CallEnd {
   failures?: FailedAttempt[];
   /** Upstream calls made when no chain result exists (every target failed). */
   attempts?: number;
+  /** The complete answer (first choice), stored with the conversation; absent when there was none. */
+  answer?: ChatMessage | undefined;
 }
 
 export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
@@ -67,36 +70,52 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
   const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];
   const variant = o.resolved.variant.name;
   const route = o.resolved.name;
+  const turn: ConversationTurn | null =
+    end.answer && gw.config.conversations.store
+      ? {
+          tenant: o.principal.tenant,
+          session: o.session,
+          user: o.user,
+          route,
+          requestId: o.requestId,
+          createdAt: o.createdAt,
+          messages: o.request.messages,
+          answer: end.answer,
+        }
+      : null;
 
-  gw.log.push({
-    id: o.requestId,
-    created_at: o.createdAt,
-    tenant: o.principal.tenant,
-    key_id: o.principal.keyId,
-    user_id: o.user,
-    session_id: o.session,
-    route,
-    experiment: null,
-    variant,
-    backend: backendName,
-    upstream_model: model,
-    prompt_version: null,
-    stream: o.stream ? 1 : 0,
-    status: end.status,
-    error_code: end.errorCode ?? null,
-    error_message: end.errorMessage ?? null,
-    finish_reason: typeof end.finishReason === "string" ? end.finishReason.slice(0, 64) : null,
-    input_tokens: input,
-    output_tokens: output,
-    tokens_estimated: estimated,
-    cost_usd: costUsd(price, input, output),
-    latency_ms: latencyMs,
-    ttft_ms: end.ttftMs ?? null,
-    served_by: chain?.servedBy ?? null,
-    fallback_used: chain && chain.servedBy > 0 ? 1 : 0,
-    attempts: chain?.attempts ?? end.attempts ?? 0,
-    failures: failures.length > 0 ? JSON.stringify(failures) : null,
-  });
+  gw.log.push(
+    {
+      id: o.requestId,
+      created_at: o.createdAt,
+      tenant: o.principal.tenant,
+      key_id: o.principal.keyId,
+      user_id: o.user,
+      session_id: o.session,
+      route,
+      experiment: null,
+      variant,
+      backend: backendName,
+      upstream_model: model,
+      prompt_version: null,
+      stream: o.stream ? 1 : 0,
+      status: end.status,
+      error_code: end.errorCode ?? null,
+      error_message: end.errorMessage ?? null,
+      finish_reason: typeof end.finishReason === "string" ? end.finishReason.slice(0, 64) : null,
+      input_tokens: input,
+      output_tokens: output,
+      tokens_estimated: estimated,
+      cost_usd: costUsd(price, input, output),
+      latency_ms: latencyMs,
+      ttft_ms: end.ttftMs ?? null,
+      served_by: chain?.servedBy ?? null,
+      fallback_used: chain && chain.servedBy > 0 ? 1 : 0,
+      attempts: chain?.attempts ?? end.attempts ?? 0,
+      failures: failures.length > 0 ? JSON.stringify(failures) : null,
+    },
+    turn,
+  );
 
   const labels = { route, variant, backend: backendName ?? "none" };
   gw.metrics.requests.inc({ ...labels, status: String(end.status) });

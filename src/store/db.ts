@@ -9,6 +9,13 @@ import type { Database } from "./schema.js";
 
 export type Db = Kysely<Database>;
 
+/** The SQLite connection under each Db, for writers that need its synchronous API. */
+const handles = new WeakMap<Db, BetterSqlite3.Database>();
+
+export function sqliteHandle(db: Db): BetterSqlite3.Database | undefined {
+  return handles.get(db);
+}
+
 export class StoreError extends Error {
   override name = "StoreError";
 }
@@ -30,7 +37,9 @@ export function openDatabase(url: string): Db {
   sqlite.pragma("journal_mode = WAL");
   sqlite.pragma("synchronous = NORMAL");
   sqlite.pragma("busy_timeout = 5000");
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  handles.set(db, sqlite);
+  return db;
 }
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

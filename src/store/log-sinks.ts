@@ -2,39 +2,41 @@
  * Where request-log batches go. SQLite files are written by a worker thread:
  * better-sqlite3 is synchronous, and a batch written on the main thread would
  * stall every request in flight for its duration. An in-memory SQLite database
- * cannot be shared with a worker, so it is written in-thread through Kysely.
+ * cannot be shared with a worker, so it is written in-thread.
  */
 import { isMainThread, Worker } from "node:worker_threads";
-import type { Db } from "./db.js";
-import type { LogRow } from "./request-log.js";
+import { type Db, sqliteHandle } from "./db.js";
+import type { LogEntry } from "./request-log.js";
 import { toColumnValues } from "./request-log-columns.js";
 import type { WorkerReply, WorkerRequest } from "./sqlite-log-worker.js";
+import { type BatchResult, type LogBatch, sqliteLogWriter } from "./sqlite-log-writer.js";
 
 export interface LogSink {
   /**
-   * Resolves once the rows are stored, with the number the store refused as
-   * invalid (left out, never retried); rejects when nothing could be stored.
+   * Resolves once the entries are stored, with the number of rows and turns the
+   * store refused as invalid (left out, never retried); rejects when nothing
+   * could be stored.
    */
-  write(rows: LogRow[]): Promise<{ rejected: number; error?: string | undefined }>;
+  write(entries: LogEntry[]): Promise<BatchResult>;
   close(): Promise<void>;
 }
 
-/** SQLite allows 32766 bound parameters per statement; ~30 columns a row keeps 500 rows well under. */
-const ROWS_PER_INSERT = 500;
+function toBatch(entries: LogEntry[]): LogBatch {
+  // Positional arrays clone far cheaper than objects with 28 named keys each.
+  return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn) };
+}
 
-export class KyselyLogSink implements LogSink {
-  constructor(private readonly db: Db) {}
+export class InThreadSqliteSink implements LogSink {
+  readonly #write: (batch: LogBatch) => BatchResult;
 
-  async write(rows: LogRow[]): Promise<{ rejected: number }> {
-    await this.db.transaction().execute(async (trx) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-        await trx
-          .insertInto("request_log")
-          .values(rows.slice(i, i + ROWS_PER_INSERT))
-          .execute();
-      }
-    });
-    return { rejected: 0 };
+  constructor(db: Db) {
+    const handle = sqliteHandle(db);
+    if (!handle) throw new Error("the in-thread log sink needs a SQLite database");
+    this.#write = sqliteLogWriter(handle);
+  }
+
+  async write(entries: LogEntry[]): Promise<BatchResult> {
+    return this.#write(toBatch(entries));
   }
 
   async close(): Promise<void> {}
@@ -43,10 +45,7 @@ export class KyselyLogSink implements LogSink {
 export class SqliteWorkerSink implements LogSink {
   #worker: Worker | undefined;
   #nextId = 0;
-  readonly #pending = new Map<
-    number,
-    { resolve: (r: { rejected: number; error?: string | undefined }) => void; reject: (e: Error) => void }
-  >();
+  readonly #pending = new Map<number, { resolve: (r: BatchResult) => void; reject: (e: Error) => void }>();
 
   constructor(private readonly file: string) {}
 
@@ -65,7 +64,8 @@ export class SqliteWorkerSink implements LogSink {
       const p = this.#pending.get(m.id);
       if (!p) return;
       this.#pending.delete(m.id);
-      if (m.ok) p.resolve({ rejected: m.rejected, error: m.error });
+      if (m.ok)
+        p.resolve({ rejected: m.rejected, turnsRejected: m.turnsRejected, ...(m.error ? { error: m.error } : {}) });
       else p.reject(new Error(m.error));
     });
     const failAll = (e: Error) => {
@@ -79,15 +79,14 @@ export class SqliteWorkerSink implements LogSink {
     return worker;
   }
 
-  write(rows: LogRow[]): Promise<{ rejected: number; error?: string | undefined }> {
+  write(entries: LogEntry[]): Promise<BatchResult> {
     this.#worker ??= this.#spawn();
     const id = this.#nextId++;
     const worker = this.#worker;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      // Positional arrays clone far cheaper than objects with 28 named keys each.
-      const values = rows.map(toColumnValues);
-      worker.postMessage({ id, rows: values } satisfies WorkerRequest);
+      const { rows, turns } = toBatch(entries);
+      worker.postMessage({ id, rows, turns: JSON.stringify(turns) } satisfies WorkerRequest);
     });
   }
 
@@ -100,6 +99,6 @@ export class SqliteWorkerSink implements LogSink {
 
 export function openLogSink(db: Db, databaseUrl: string): LogSink {
   const file = databaseUrl.replace(/^sqlite:(\/\/)?/i, "");
-  if (file === ":memory:" || !isMainThread) return new KyselyLogSink(db);
+  if (file === ":memory:" || !isMainThread) return new InThreadSqliteSink(db);
   return new SqliteWorkerSink(file);
 }

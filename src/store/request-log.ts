@@ -6,10 +6,17 @@
  */
 import type { Insertable } from "kysely";
 import type { Logger } from "pino";
+import type { ConversationTurn } from "../core/conversation.js";
 import type { LogSink } from "./log-sinks.js";
 import type { RequestLogTable } from "./schema.js";
 
 export type LogRow = Insertable<RequestLogTable>;
+
+/** A row, and the conversation turn to store with it when the request was answered. */
+export interface LogEntry {
+  row: LogRow;
+  turn: ConversationTurn | null;
+}
 
 export interface RequestLogOptions {
   flushIntervalMs: number;
@@ -18,7 +25,7 @@ export interface RequestLogOptions {
 }
 
 export class RequestLogWriter {
-  #queue: LogRow[] = [];
+  #queue: LogEntry[] = [];
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
@@ -53,8 +60,8 @@ export class RequestLogWriter {
     return this.#written;
   }
 
-  push(row: LogRow): void {
-    this.#queue.push(row);
+  push(row: LogRow, turn: ConversationTurn | null = null): void {
+    this.#queue.push({ row, turn });
     if (this.#queue.length > this.opts.maxQueue) {
       // Drop a tenth at once: a splice per row of a 100 000-row array, while the
       // store is down, would make every request pay for it.
@@ -84,11 +91,17 @@ export class RequestLogWriter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
       try {
-        const { rejected, error } = await this.sink.write(batch);
+        const { rejected, turnsRejected, error } = await this.sink.write(batch);
         this.#written += batch.length - rejected;
         if (rejected > 0) {
           this.#rejected += rejected;
           this.logger.error({ rejected, error }, "request log rows refused by the store (invalid values); left out");
+        }
+        if (turnsRejected > 0) {
+          this.logger.error(
+            { turns_rejected: turnsRejected, error },
+            "conversation messages refused by the store; left out",
+          );
         }
       } catch (e) {
         // Keep the rows for the next flush; the store may be briefly locked or down.

@@ -68,8 +68,42 @@ export interface FeedbackTable {
   updated_at: number;
 }
 
+export interface ConversationTable {
+  tenant: string;
+  /** The session id (x-switchyard-session); unique within a tenant. */
+  id: string;
+  title: string | null;
+  user_id: string | null;
+  route: string | null;
+  /** The newest answer; the active branch is the path from the root to it. */
+  leaf_id: string | null;
+  message_count: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ConversationMessageTable {
+  id: string;
+  tenant: string;
+  conversation_id: string;
+  parent_id: string | null;
+  /** 0 for the first message. */
+  depth: number;
+  /** core/conversation.ts messageHash: how a resent message is recognised. */
+  hash: string;
+  role: string;
+  /** The whole message, JSON. */
+  message: string;
+  /** Its searchable plain text. */
+  text: string;
+  request_id: string | null;
+  created_at: number;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
   feedback: FeedbackTable;
+  conversations: ConversationTable;
+  conversation_messages: ConversationMessageTable;
 }

@@ -140,6 +140,12 @@ export const configSchema = z
         maxQueue: z.number().int().positive().default(100_000),
       })
       .prefault({}),
+    conversations: z
+      .strictObject({
+        /** Keep each answered request's new messages and answer as a conversation (per session). */
+        store: z.boolean().default(true),
+      })
+      .prefault({}),
     backends: z.record(name("a backend name"), backend).default({}),
     routes: z.record(name("a route name"), route).default({}),
     tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
