@@ -18,3 +18,11 @@ export function loadConfigFile(flag: string | undefined): Config | undefined {
   }
   return parseConfig(readFileSync(path, "utf8"), path, process.env);
 }
+
+/** The tenant a store command reads: the one given, else the only one declared. */
+export function tenantOf(cfg: Config, given: string | undefined): string {
+  if (given) return given;
+  const declared = Object.keys(cfg.tenants);
+  if (declared.length === 1) return declared[0] as string;
+  throw new Error(`several tenants are declared (${declared.join(", ")}); choose one with --tenant`);
+}

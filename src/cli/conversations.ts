@@ -6,16 +6,10 @@ import type { Config } from "../core/config/schema.js";
 import { conversationMarkdown } from "../core/conversation.js";
 import { type Branches, conversationJson, getConversation, listConversations } from "../store/conversations.js";
 import { migrateToLatest, openDatabase } from "../store/db.js";
+import { tenantOf } from "./config-file.js";
 
 interface Common {
   tenant?: string;
-}
-
-function tenantOf(cfg: Config, opts: Common): string {
-  if (opts.tenant) return opts.tenant;
-  const declared = Object.keys(cfg.tenants);
-  if (declared.length === 1) return declared[0] as string;
-  throw new Error(`several tenants are declared (${declared.join(", ")}); choose one with --tenant`);
 }
 
 function positiveInt(v: string): number {
@@ -48,7 +42,7 @@ export function addConversationCommands(program: Command, storeConfig: () => Con
       try {
         await migrateToLatest(db);
         const rows = await listConversations(db, {
-          tenant: tenantOf(cfg, opts),
+          tenant: tenantOf(cfg, opts.tenant),
           search: opts.search,
           user: opts.user,
           limit: opts.limit,
@@ -102,7 +96,7 @@ Examples:
         },
       ) => {
         const cfg = storeConfig();
-        const tenant = tenantOf(cfg, opts);
+        const tenant = tenantOf(cfg, opts.tenant);
         const db = openDatabase(cfg.database.url);
         const out: Writable = opts.out ? createWriteStream(opts.out) : process.stdout;
         try {

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-/** The `switchyard` command: serve, migrate, check, keys, conversations. */
+/** The `switchyard` command: serve, migrate, check, keys, conversations, export. */
 import { Command, Option } from "commander";
 import { pino } from "pino";
 import { ConfigError, validateConfig } from "../core/config/parse.js";
@@ -10,6 +10,7 @@ import { migrateToLatest, openDatabase, StoreError } from "../store/db.js";
 import { createKey, listKeys, revokeKey } from "../store/keys.js";
 import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
+import { addExportCommand } from "./export.js";
 
 const program = new Command()
   .name("switchyard")
@@ -25,6 +26,7 @@ Examples:
   switchyard check -c prod.yaml             # validate a config and exit
   switchyard keys create --tenant acme --role app --name web-frontend
   switchyard conversations list --search "refund"
+  switchyard export sft --out data/ --feedback thumbs:up
   switchyard migrate`,
   );
 
@@ -184,6 +186,7 @@ keys
   });
 
 addConversationCommands(program, storeConfig);
+addExportCommand(program, storeConfig);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof StoreError || e instanceof Error) {

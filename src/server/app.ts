@@ -6,6 +6,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
+import { registerDatasets } from "./datasets.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
 import { registerModels } from "./models.js";
@@ -60,6 +61,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
 
   registerChat(app, gw);
   registerConversations(app, gw);
+  registerDatasets(app, gw);
   registerFeedback(app, gw);
   registerModels(app, gw);
   registerOps(app, gw);
