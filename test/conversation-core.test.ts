@@ -9,7 +9,30 @@ describe("messageHash", () => {
     expect(messageHash({ name: "bo", content: "hi", role: "user" })).toBe(a);
     expect(messageHash({ role: "user", content: "hi " })).not.toBe(a);
     expect(messageHash({ role: "assistant", content: "hi", name: "bo" })).not.toBe(a);
-    expect(messageHash({ role: "user", content: [{ type: "text", text: "hi" }], name: "bo" })).not.toBe(a);
+  });
+
+  it("matches a resent message whatever shape the client's SDK rebuilt it in", () => {
+    expect(messageHash({ role: "user", content: [{ type: "text", text: "hi" }] })).toBe(
+      messageHash({ role: "user", content: "hi" }),
+    );
+    expect(messageHash({ role: "assistant", content: null, tool_calls: [] })).toBe(
+      messageHash({ role: "assistant", content: "" }),
+    );
+    const call = { id: "c1", type: "function", function: { name: "f", arguments: "{}" } };
+    expect(messageHash({ role: "assistant", content: null, tool_calls: [{ ...call, index: 0 }] })).toBe(
+      messageHash({ role: "assistant", content: "", tool_calls: [call] }),
+    );
+    expect(
+      messageHash({
+        role: "assistant",
+        content: "",
+        tool_calls: [{ ...call, function: { name: "g", arguments: "{}" } }],
+      }),
+    ).not.toBe(messageHash({ role: "assistant", content: "", tool_calls: [call] }));
+    const image = { type: "image_url", image_url: { url: "data:x", detail: "low" } };
+    expect(messageHash({ role: "user", content: [image] })).toBe(
+      messageHash({ role: "user", content: [{ image_url: { detail: "low", url: "data:x" }, type: "image_url" }] }),
+    );
   });
 });
 

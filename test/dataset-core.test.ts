@@ -6,6 +6,7 @@ import {
   parseSplitRatios,
   passesFilter,
   type RatedTurn,
+  redactMessage,
   redactText,
   SPLITS,
   splitOf,
@@ -70,8 +71,28 @@ describe("parseSplitRatios", () => {
 describe("redactText", () => {
   it("replaces e-mail addresses and phone numbers, and leaves other numbers alone", () => {
     expect(redactText("write to jane.doe+work@mail.example.co.uk today")).toBe("write to [EMAIL] today");
-    expect(redactText("call +44 20 7946 0958 or (415) 555-0100.")).toBe("call [PHONE] or ([PHONE].");
-    expect(redactText("order 12345, in 2026, costs 1,299.00")).toBe("order 12345, in 2026, costs 1,299.00");
+    expect(redactText("call +44 20 7946 0958 or (415) 555-0100.")).toBe("call [PHONE] or [PHONE].");
+    expect(redactText("ring 415.555.0100 or +14155550100")).toBe("ring [PHONE] or [PHONE]");
+    for (const kept of [
+      "order 12345, in 2026, costs 1,299.00",
+      "on 2026-11-23 or 23.11.2026",
+      "host 192.168.10.200",
+      "at 1732550400000 ms",
+      "invoice 4155550100",
+    ]) {
+      expect(redactText(kept)).toBe(kept);
+    }
+  });
+
+  it("redacts tool-call arguments too", () => {
+    const m = redactMessage({
+      role: "assistant",
+      content: null,
+      tool_calls: [{ id: "c", type: "function", function: { name: "email", arguments: '{"to":"a@b.io"}' } }],
+    });
+    expect(m.tool_calls).toEqual([
+      { id: "c", type: "function", function: { name: "email", arguments: '{"to":"[EMAIL]"}' } },
+    ]);
   });
 });
 

@@ -210,6 +210,7 @@ describe("SFT export", () => {
       ["-c", join(dir, "switchyard.yaml"), "export", "dpo", "--out", join(dir, "bad"), "--tag", "x"],
       dir,
     );
+    expect(dpo.status).toBe(1);
     expect(dpo.stderr).toContain("--tag: applies to SFT exports only");
   });
 });
@@ -242,8 +243,17 @@ describe("DPO export", () => {
         rejected_request_id: ids.lyon,
       },
     ]);
-    // The two linked conversations share one split.
-    expect(Object.values(votes.splits).filter((r) => r.length > 0)).toHaveLength(1);
+  });
+
+  it("keeps the two conversations of a pair in one split: the split of the smaller id", () => {
+    // A seed under which ses-right and ses-wrong would land in different splits on their own.
+    const ratios: [number, number, number] = [0.34, 0.33, 0.33];
+    const seed = Array.from({ length: 100 }, (_, i) => `seed-${i}`).find(
+      (s) => splitOf("ses-right", ratios, s) !== splitOf("ses-wrong", ratios, s),
+    ) as string;
+    const { splits } = exportCli("dpo", "dpo-linked", "--sources", "votes", "--split", "34/33/33", "--seed", seed);
+    expect(splits[splitOf("ses-right", ratios, seed)]?.map((r) => r.chosen_request_id)).toEqual([ids.paris]);
+    expect(all(splits)).toHaveLength(1);
   });
 });
 

@@ -1,4 +1,4 @@
-/** `switchyard conversations list|show|export`: read stored conversations straight from the store. */
+/** `switchyard conversations list|export`: read stored conversations straight from the store. */
 import { createWriteStream } from "node:fs";
 import type { Writable } from "node:stream";
 import { type Command, Option } from "commander";
@@ -98,7 +98,7 @@ Examples:
         const cfg = storeConfig();
         const tenant = tenantOf(cfg, opts.tenant);
         const db = openDatabase(cfg.database.url);
-        const out: Writable = opts.out ? createWriteStream(opts.out) : process.stdout;
+        let out: Writable = process.stdout;
         try {
           await migrateToLatest(db);
           const wanted =
@@ -107,6 +107,14 @@ Examples:
               : (await listConversations(db, { tenant, search: opts.search, user: opts.user, limit: opts.limit })).map(
                   (r) => r.id,
                 );
+          // Every id checked first: an unknown one must not leave a half-written file behind.
+          const missing = [];
+          for (const id of ids) {
+            if (!(await getConversation(db, tenant, id, "active"))) missing.push(id);
+          }
+          if (missing.length > 0)
+            throw new Error(`no conversation ${missing.map((m) => `'${m}'`).join(", ")} in tenant '${tenant}'`);
+          if (opts.out) out = createWriteStream(opts.out);
           const markdown = opts.format !== "json";
           if (!markdown) await write(out, '{"object":"list","data":[');
           // One conversation at a time: an export of thousands never sits in memory whole.
@@ -120,7 +128,7 @@ Examples:
           if (opts.out) console.error(`wrote ${wanted.length} conversation(s) to ${opts.out}`);
         } finally {
           await db.destroy();
-          if (opts.out) await new Promise((r) => out.end(r));
+          if (out !== process.stdout) await new Promise((r) => out.end(r));
         }
       },
     );

@@ -2,6 +2,7 @@
 import { once } from "node:events";
 import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { finished } from "node:stream/promises";
 import { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import type { Config } from "../core/config/schema.js";
@@ -84,6 +85,13 @@ conversational explicit-prompt form) with the source and request ids. Splits are
       const files = Object.fromEntries(
         SPLITS.map((s) => [s, createWriteStream(join(flags.out, `${s}.jsonl.partial`))]),
       ) as Record<Split, WriteStream>;
+      // A file that cannot be opened or written (no permission, a full disk) fails the export.
+      let fileError: Error | undefined;
+      for (const f of Object.values(files)) {
+        f.on("error", (e) => {
+          fileError ??= e;
+        });
+      }
       let bar: SingleBar | undefined;
       try {
         await migrateToLatest(db);
@@ -103,20 +111,25 @@ conversational explicit-prompt form) with the source and request ids. Splits are
           onProgress: (n: number) => bar?.update(n),
         };
         const sink = async (split: Split, row: object) => {
+          if (fileError) throw fileError;
           const file = files[split];
+          // `once` rejects when the stream errors while we wait for it to drain.
           if (!file.write(`${JSON.stringify(row)}\n`)) await once(file, "drain");
         };
         const summary = kind === "sft" ? await exportSft(db, options, sink) : await exportDpo(db, options, sink);
         bar?.stop();
-        await Promise.all(SPLITS.map((s) => new Promise((r) => files[s].end(r))));
-        for (const s of SPLITS) renameSync(join(flags.out, `${s}.jsonl.partial`), join(flags.out, `${s}.jsonl`));
+        for (const f of Object.values(files)) f.end();
+        await Promise.all(Object.values(files).map((f) => finished(f)));
+        if (fileError) throw fileError;
         const withOptions = {
           ...summary,
           created_at: new Date().toISOString(),
           tenant,
           options: { ...flags, progress: undefined, out: undefined, tenant: undefined },
         };
-        writeFileSync(join(flags.out, "summary.json"), `${JSON.stringify(withOptions, null, 2)}\n`);
+        writeFileSync(join(flags.out, "summary.json.partial"), `${JSON.stringify(withOptions, null, 2)}\n`);
+        for (const s of SPLITS) renameSync(join(flags.out, `${s}.jsonl.partial`), join(flags.out, `${s}.jsonl`));
+        renameSync(join(flags.out, "summary.json.partial"), join(flags.out, "summary.json"));
         const { train, validation, test } = summary.splits;
         console.error(
           `wrote ${summary.rows} ${kind} rows to ${flags.out} (train ${train}, validation ${validation}, test ${test}; ` +
@@ -128,6 +141,7 @@ conversational explicit-prompt form) with the source and request ids. Splits are
           files[s].destroy();
           rmSync(join(flags.out, `${s}.jsonl.partial`), { force: true });
         }
+        rmSync(join(flags.out, "summary.json.partial"), { force: true });
         throw e;
       } finally {
         await db.destroy();

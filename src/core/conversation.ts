@@ -22,16 +22,48 @@ export interface ConversationTurn {
   answer: ChatMessage;
 }
 
-/** The fields that make two messages the same message; order fixed so the hash is stable. */
+/**
+ * The fields that make two messages the same message, in a normal form: a
+ * client resends an earlier answer in whatever shape its SDK rebuilt it (text
+ * parts instead of a string, null content instead of "", tool calls with more
+ * or fewer fields), and each such variation must still match.
+ */
 export function messageHash(m: ChatMessage): string {
   const canonical = JSON.stringify([
     m.role,
-    m.content ?? null,
+    normalContent(m.content),
     m.name ?? null,
-    m.tool_calls ?? null,
+    normalToolCalls(m.tool_calls),
     m.tool_call_id ?? null,
   ]);
   return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
+}
+
+function normalContent(content: ChatMessage["content"] | undefined): unknown {
+  if (content === null || content === undefined || content === "") return "";
+  if (typeof content === "string") return content;
+  if (content.every((p) => p.type === "text" && typeof p.text === "string")) return content.map((p) => p.text).join("");
+  return content.map((p) => sortKeys(p));
+}
+
+function normalToolCalls(calls: unknown): unknown {
+  if (!Array.isArray(calls) || calls.length === 0) return null;
+  return calls.map((c: { id?: unknown; type?: unknown; function?: { name?: unknown; arguments?: unknown } }) => [
+    c.id ?? null,
+    c.type ?? "function",
+    c.function?.name ?? null,
+    c.function?.arguments ?? null,
+  ]);
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (typeof v !== "object" || v === null) return v;
+  return Object.fromEntries(
+    Object.keys(v)
+      .sort()
+      .map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]),
+  );
 }
 
 /** Plain text of a message, for search and Markdown: text parts joined, other parts named. */
@@ -88,7 +120,14 @@ export interface StoredConversation {
   route: string | null;
   created_at: number;
   updated_at: number;
-  messages: Array<{ id: string; role: string; message: ChatMessage; request_id: string | null; created_at: number }>;
+  messages: Array<{
+    id: string;
+    parent_id?: string | null;
+    role: string;
+    message: ChatMessage;
+    request_id: string | null;
+    created_at: number;
+  }>;
 }
 
 /** A conversation as Markdown: a title, then each message under its role. */
@@ -98,8 +137,13 @@ export function conversationMarkdown(c: StoredConversation): string {
   if (c.user) meta.push(`user \`${c.user}\``);
   if (c.route) meta.push(`route \`${c.route}\``);
   lines.push(`_${meta.join(" · ")}_`, "");
+  let previous: string | null = null;
   for (const m of c.messages) {
-    lines.push(`## ${m.role}`, "", messageText(m.message), "");
+    // With every branch shown, a message that does not follow the one above says what it answers.
+    const branch = m.parent_id !== undefined && m.parent_id !== previous && previous !== null;
+    lines.push(branch ? `## ${m.role} (another branch, after \`${m.parent_id}\`)` : `## ${m.role}`, "");
+    lines.push(messageText(m.message), "");
+    previous = m.id;
   }
   return lines.join("\n");
 }

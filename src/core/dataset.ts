@@ -166,20 +166,41 @@ export function languageOf(prompt: ChatMessage[]): string {
 // ── redaction ──────────────────────────────────────────────────────────────
 
 const EMAIL = /[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-// A phone number: an optional +, then 8 to 15 digits with spaces, dots, dashes or brackets
-// between groups; ends on a digit so trailing punctuation stays.
-const PHONE = /(?<![\w+])\+?\d(?:[\s.\-()]{0,2}\d){7,14}(?!\w)/g;
+// Phone-number candidates: an optional +, then digits with spaces, dots, dashes or brackets between
+// groups; ends on a digit so trailing punctuation stays. looksLikePhone then decides.
+const PHONE_CANDIDATE = /(?<![\w+.-])\+?\(?\d(?:[\s.\-()]{0,2}\d){6,16}(?![\w.-]\d)/g;
 
-export function redactText(text: string): string {
-  return text.replace(EMAIL, "[EMAIL]").replace(PHONE, "[PHONE]");
+/**
+ * A candidate is a phone number when it has 8 to 15 digits and either starts
+ * with + (international form) or is split into groups by separators: a bare
+ * run of digits is more often an id, an amount or a timestamp. Dates
+ * (2026-11-23, 23.11.2026) and IPv4 addresses are not phone numbers.
+ */
+function looksLikePhone(s: string): boolean {
+  const digits = s.replace(/\D/g, "").length;
+  if (digits < 8 || digits > 15) return false;
+  if (/^\d{4}[-./]\d{1,2}[-./]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{4}$/.test(s)) return false;
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(s)) return false;
+  return s.startsWith("+") || /[\s.\-()]/.test(s);
 }
 
-/** The message with e-mail addresses and phone numbers replaced in its text (parts included). */
+export function redactText(text: string): string {
+  return text.replace(EMAIL, "[EMAIL]").replace(PHONE_CANDIDATE, (m) => (looksLikePhone(m) ? "[PHONE]" : m));
+}
+
+/** The message with e-mail addresses and phone numbers replaced in its text, parts and tool-call arguments. */
 export function redactMessage(m: ChatMessage): ChatMessage {
   const out: ChatMessage = { ...m };
   if (typeof m.content === "string") out.content = redactText(m.content);
   else if (Array.isArray(m.content)) {
     out.content = m.content.map((p) => (typeof p.text === "string" ? { ...p, text: redactText(p.text) } : p));
+  }
+  if (Array.isArray(m.tool_calls)) {
+    out.tool_calls = m.tool_calls.map((c: { function?: { arguments?: unknown } }) =>
+      typeof c.function?.arguments === "string"
+        ? { ...c, function: { ...c.function, arguments: redactText(c.function.arguments) } }
+        : c,
+    );
   }
   return out;
 }

@@ -24,20 +24,19 @@ export function registerDatasets(app: FastifyInstance, gw: Gateway): void {
       throw errors.invalidQuery("split", `expected ${SPLITS.join(", ")} or all, got '${split}'`);
     }
     const out = new PassThrough();
+    const left = new AbortController();
+    out.once("close", () => left.abort(new Error("the client left")));
     const sink: RowSink = async (s: Split, row) => {
       if (split !== "all" && s !== split) return;
-      if (!out.write(`${JSON.stringify(row)}\n`)) {
-        await new Promise<void>((resolve, reject) => {
-          out.once("drain", resolve);
-          out.once("close", () => reject(new Error("client left")));
-        });
-      }
+      left.signal.throwIfAborted();
+      if (!out.write(`${JSON.stringify(row)}\n`)) await drained(out);
     };
+    const run = { ...options, signal: left.signal };
     // The status is sent before the rows: a failure while streaming ends the body early, and is logged.
-    void (kind === "sft" ? exportSft(gw.db, options, sink) : exportDpo(gw.db, options, sink)).then(
+    void (kind === "sft" ? exportSft(gw.db, run, sink) : exportDpo(gw.db, run, sink)).then(
       () => out.end(),
       (e: unknown) => {
-        if (!out.destroyed) gw.logger.error({ err: e }, "dataset export failed while streaming");
+        if (!left.signal.aborted) gw.logger.error({ err: e }, "dataset export failed while streaming");
         out.destroy(e as Error);
       },
     );
@@ -53,6 +52,22 @@ export function registerDatasets(app: FastifyInstance, gw: Gateway): void {
     const summary =
       kind === "sft" ? await exportSft(gw.db, options, () => {}) : await exportDpo(gw.db, options, () => {});
     return { object: "dataset.summary", ...summary };
+  });
+}
+
+/** Resolves when the stream takes writes again, rejects when it closes first; leaves no listener behind. */
+function drained(out: PassThrough): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onDrain = () => {
+      out.off("close", onClose);
+      resolve();
+    };
+    const onClose = () => {
+      out.off("drain", onDrain);
+      reject(new Error("the client left"));
+    };
+    out.once("drain", onDrain);
+    out.once("close", onClose);
   });
 }
 

@@ -54,7 +54,7 @@ export async function listConversations(db: Db, o: ListOptions): Promise<Convers
     SELECT m.conversation_id AS conversation_id,
            snippet(conversation_messages_fts, 0, '[', ']', '…', 16) AS snippet
     FROM conversation_messages_fts
-    JOIN conversation_messages m ON m.rowid = conversation_messages_fts.rowid
+    JOIN conversation_messages m ON m.seq = conversation_messages_fts.rowid
     WHERE conversation_messages_fts MATCH ${match} AND m.tenant = ${o.tenant}
     ORDER BY conversation_messages_fts.rank
     LIMIT ${Math.max(o.limit * 20, 1000)}`.execute(db);

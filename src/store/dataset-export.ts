@@ -39,6 +39,20 @@ export interface ExportOptions extends ExampleOptions {
   promptFormat: "messages" | "strings";
   /** Called every few hundred turns with how many have been read. */
   onProgress?: ((turnsRead: number) => void) | undefined;
+  /** Stops the export between pages (the client of a streamed export left). */
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Pages of turns, with a pause between pages: the reads are synchronous, and
+ * an export run by the server must let the requests it serves go in between.
+ */
+async function* pages(db: Db, o: ExportOptions): AsyncGenerator<RatedTurn[]> {
+  for await (const page of ratedTurnPages(db, o.tenant)) {
+    o.signal?.throwIfAborted();
+    yield page;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
 }
 
 export const DPO_SOURCES = ["preference", "correction", "votes"] as const;
@@ -70,9 +84,10 @@ export async function exportSft(db: Db, o: ExportOptions, sink: RowSink): Promis
     ? await requestsWithPreference(db, o.tenant)
     : new Set<string>();
   let read = 0;
-  for await (const page of ratedTurnPages(db, o.tenant)) {
+  const language = conversationLanguage();
+  for await (const page of pages(db, o)) {
     for (const t of page) {
-      const lang = languageOf(t.prompt);
+      const lang = language(t);
       if (!keeps(t, o, preferred, lang)) {
         bump(summary.skipped, "filtered");
         continue;
@@ -102,11 +117,31 @@ export async function exportSft(db: Db, o: ExportOptions, sink: RowSink): Promis
   return summary;
 }
 
+/**
+ * The language of each turn's conversation, detected once per conversation from
+ * its first turn (pages come grouped by conversation): detection costs ~100 µs,
+ * and the later turns of a conversation only add to the same text.
+ */
+function conversationLanguage(): (t: RatedTurn) => string {
+  let conversation = "";
+  let lang = "und";
+  return (t) => {
+    if (t.conversationId !== conversation) {
+      conversation = t.conversationId;
+      lang = languageOf(t.prompt);
+    }
+    return lang;
+  };
+}
+
 function count(summary: ExportSummary, split: Split, lang: string): void {
   summary.rows++;
   summary.splits[split]++;
   bump(summary.languages, lang);
 }
+
+/** Up-voted answers each down-voted answer is paired with, at most. */
+const VOTE_PAIRS_PER_ANSWER = 3;
 
 /** A pair to write, before its turns are loaded again: ids only, so millions fit. */
 interface PairPlan {
@@ -128,13 +163,17 @@ export async function exportDpo(db: Db, o: ExportOptions, sink: RowSink): Promis
   const summary = emptySummary("dpo");
   const plans: PairPlan[] = [];
   const votes = new Map<string, { up: string[]; down: string[] }>();
+  // Only the turns a pair may need are remembered, so memory follows the feedback, not the traffic.
+  const picks = o.sources.includes("preference") ? await preferencePicks(db, o.tenant) : [];
+  const picked = new Set(picks.flatMap((p) => [p.requestId, p.otherRequestId]));
   const conversationOf = new Map<string, string>();
   const none = new Set<string>();
   let read = 0;
-  for await (const page of ratedTurnPages(db, o.tenant)) {
+  const language = conversationLanguage();
+  for await (const page of pages(db, o)) {
     for (const t of page) {
-      if (!keeps(t, o, none, languageOf(t.prompt))) continue;
-      conversationOf.set(t.requestId, t.conversationId);
+      if (!keeps(t, o, none, language(t))) continue;
+      if (picked.has(t.requestId)) conversationOf.set(t.requestId, t.conversationId);
       if (o.sources.includes("correction") && t.feedback.correction !== null) {
         plans.push({
           source: "correction",
@@ -152,31 +191,33 @@ export async function exportDpo(db: Db, o: ExportOptions, sink: RowSink): Promis
           votes.set(key, group);
         }
         group[thumbs].push(t.requestId);
+        conversationOf.set(t.requestId, t.conversationId);
       }
     }
     read += page.length;
     o.onProgress?.(read);
   }
 
-  if (o.sources.includes("preference")) {
-    for (const p of await preferencePicks(db, o.tenant)) {
-      if (p.pick === "tie" || p.pick === "both_bad") {
-        bump(summary.skipped, `preference_${p.pick}`);
-        continue;
-      }
-      const a = conversationOf.get(p.requestId);
-      const b = conversationOf.get(p.otherRequestId);
-      if (a === undefined || b === undefined) {
-        bump(summary.skipped, "preference_filtered_or_unanswered");
-        continue;
-      }
-      const [chosen, rejected] = p.pick === "this" ? [p.requestId, p.otherRequestId] : [p.otherRequestId, p.requestId];
-      plans.push({ source: "preference", chosen, rejected, conversations: [a, b] });
+  for (const p of picks) {
+    if (p.pick === "tie" || p.pick === "both_bad") {
+      bump(summary.skipped, `preference_${p.pick}`);
+      continue;
     }
+    const a = conversationOf.get(p.requestId);
+    const b = conversationOf.get(p.otherRequestId);
+    if (a === undefined || b === undefined) {
+      bump(summary.skipped, "preference_filtered_or_unanswered");
+      continue;
+    }
+    const [chosen, rejected] = p.pick === "this" ? [p.requestId, p.otherRequestId] : [p.otherRequestId, p.requestId];
+    plans.push({ source: "preference", chosen, rejected, conversations: [a, b] });
   }
   for (const group of votes.values()) {
-    for (const up of group.up) {
-      for (const down of group.down) {
+    // Every up against every down would grow with the square of a popular prompt's votes (and
+    // link all its conversations into one split): each down-voted answer meets at most a few.
+    group.down.forEach((down, i) => {
+      for (let k = 0; k < Math.min(VOTE_PAIRS_PER_ANSWER, group.up.length); k++) {
+        const up = group.up[(i + k) % group.up.length] as string;
         plans.push({
           source: "votes",
           chosen: up,
@@ -184,13 +225,17 @@ export async function exportDpo(db: Db, o: ExportOptions, sink: RowSink): Promis
           conversations: [conversationOf.get(up) as string, conversationOf.get(down) as string],
         });
       }
-    }
+      if (group.up.length > VOTE_PAIRS_PER_ANSWER)
+        bump(summary.skipped, "votes_pairs_over_cap", group.up.length - VOTE_PAIRS_PER_ANSWER);
+    });
   }
 
   const splitOfConversation = linkedSplits(plans, o);
   const seen = new Set<string>();
   const PLANS_PER_LOAD = 250;
   for (let i = 0; i < plans.length; i += PLANS_PER_LOAD) {
+    o.signal?.throwIfAborted();
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
     const part = plans.slice(i, i + PLANS_PER_LOAD);
     const turns = new Map(
       (

@@ -2,7 +2,9 @@
  * The request log's writer. `push` only appends to memory, so the request path
  * never waits on the store; rows are written in multi-row batches on a timer or
  * when a batch fills, and `close` writes everything left (graceful shutdown).
- * Memory is bounded: past `maxQueue` the oldest rows are dropped and counted.
+ * Memory is bounded: past `maxQueue` the oldest rows are dropped and counted,
+ * and past `maxTurnBytes` of queued conversation messages the oldest turns are
+ * dropped (their rows kept), since one turn can carry a long history.
  */
 import type { Insertable } from "kysely";
 import type { Logger } from "pino";
@@ -18,14 +20,36 @@ export interface LogEntry {
   turn: ConversationTurn | null;
 }
 
+interface QueuedEntry extends LogEntry {
+  /** The turn's approximate size in memory, counted against maxTurnBytes. */
+  size: number;
+}
+
 export interface RequestLogOptions {
   flushIntervalMs: number;
   batchSize: number;
   maxQueue: number;
+  maxTurnBytes: number;
+}
+
+/** Roughly the bytes a turn's messages hold: their text, and other parts at their JSON length. */
+export function turnSize(t: ConversationTurn): number {
+  let n = 0;
+  for (const m of [...t.messages, t.answer]) {
+    n += 64;
+    if (typeof m.content === "string") n += m.content.length;
+    else if (Array.isArray(m.content)) {
+      for (const p of m.content) n += typeof p.text === "string" ? p.text.length : JSON.stringify(p).length;
+    }
+    if (m.tool_calls !== undefined) n += JSON.stringify(m.tool_calls).length;
+  }
+  return n;
 }
 
 export class RequestLogWriter {
-  #queue: LogEntry[] = [];
+  #queue: QueuedEntry[] = [];
+  #turnBytes = 0;
+  #turnsDropped = 0;
   #flushing: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #dropped = 0;
@@ -60,13 +84,21 @@ export class RequestLogWriter {
     return this.#written;
   }
 
+  /** Conversation turns left out to keep memory bounded (their rows were kept). */
+  get turnsDropped(): number {
+    return this.#turnsDropped;
+  }
+
   push(row: LogRow, turn: ConversationTurn | null = null): void {
-    this.#queue.push({ row, turn });
+    const size = turn ? turnSize(turn) : 0;
+    this.#queue.push({ row, turn, size });
+    this.#turnBytes += size;
+    if (this.#turnBytes > this.opts.maxTurnBytes) this.#shedTurns();
     if (this.#queue.length > this.opts.maxQueue) {
       // Drop a tenth at once: a splice per row of a 100 000-row array, while the
       // store is down, would make every request pay for it.
       const excess = this.#queue.length - this.opts.maxQueue + Math.ceil(this.opts.maxQueue / 10);
-      this.#queue.splice(0, excess);
+      for (const e of this.#queue.splice(0, excess)) this.#turnBytes -= e.size;
       this.#dropped += excess;
       const now = Date.now();
       if (now - this.#lastDropLog >= 1000) {
@@ -75,6 +107,25 @@ export class RequestLogWriter {
       }
     }
     if (this.#queue.length >= this.opts.batchSize && !this.#flushing) setImmediate(() => void this.flush());
+  }
+
+  /** Drops the oldest queued turns down to three quarters of the budget, so this runs seldom. */
+  #shedTurns(): void {
+    const target = this.opts.maxTurnBytes * 0.75;
+    let shed = 0;
+    for (const e of this.#queue) {
+      if (this.#turnBytes <= target) break;
+      if (!e.turn) continue;
+      this.#turnBytes -= e.size;
+      e.turn = null;
+      e.size = 0;
+      shed++;
+    }
+    this.#turnsDropped += shed;
+    this.logger.error(
+      { turns_dropped: shed, total_turns_dropped: this.#turnsDropped },
+      "conversation messages waiting for the store exceed requestLog.maxTurnBytes; oldest turns dropped (their request rows are kept)",
+    );
   }
 
   /** Writes every queued row; concurrent calls share one flush. */
@@ -90,6 +141,8 @@ export class RequestLogWriter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
+      const batchBytes = batch.reduce((n, e) => n + e.size, 0);
+      this.#turnBytes -= batchBytes;
       try {
         const { rejected, turnsRejected, error } = await this.sink.write(batch);
         this.#written += batch.length - rejected;
@@ -106,6 +159,7 @@ export class RequestLogWriter {
       } catch (e) {
         // Keep the rows for the next flush; the store may be briefly locked or down.
         this.#queue.unshift(...batch);
+        this.#turnBytes += batchBytes;
         this.logger.error({ err: e, queued: this.#queue.length }, "request log write failed; will retry");
         return;
       }

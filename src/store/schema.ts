@@ -83,6 +83,8 @@ export interface ConversationTable {
 }
 
 export interface ConversationMessageTable {
+  /** Insertion order; the full-text index's row key. */
+  seq: Generated<number>;
   id: string;
   tenant: string;
   conversation_id: string;

@@ -69,6 +69,9 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       writeAll(batch);
       return { rejected: 0, turnsRejected: 0 };
     } catch (batchError) {
+      // A busy, full or failing database is no fault of the rows: the batch goes back to the
+      // queue whole. Only a value the database refuses is worth finding row by row.
+      if (!refusesAValue(batchError)) throw batchError;
       try {
         return writeEach(batch);
       } catch {
@@ -76,6 +79,12 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       }
     }
   };
+}
+
+function refusesAValue(e: unknown): boolean {
+  if (e instanceof TypeError || e instanceof RangeError) return true; // a value better-sqlite3 cannot bind
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
 }
 
 /**

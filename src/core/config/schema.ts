@@ -138,6 +138,8 @@ export const configSchema = z
         batchSize: z.number().int().positive().default(500),
         /** Rows held in memory at most while the store is slow or down; past it the oldest are dropped and counted. */
         maxQueue: z.number().int().positive().default(100_000),
+        /** Conversation messages held in memory at most; past it the oldest turns are dropped (rows kept). */
+        maxTurnBytes: byteSize.default(256 * 1024 * 1024),
       })
       .prefault({}),
     conversations: z

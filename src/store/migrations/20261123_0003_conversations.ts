@@ -25,7 +25,10 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   await db.schema
     .createTable("conversation_messages")
-    .addColumn("id", "varchar(80)", (c) => c.primaryKey())
+    // The full-text index refers to rows by this key; an explicit INTEGER PRIMARY KEY keeps it
+    // stable through VACUUM, which may renumber an implicit rowid.
+    .addColumn("seq", "integer", (c) => c.primaryKey())
+    .addColumn("id", "varchar(80)", (c) => c.notNull().unique())
     .addColumn("tenant", "varchar(128)", (c) => c.notNull())
     .addColumn("conversation_id", "varchar(256)", (c) => c.notNull())
     .addColumn("parent_id", "varchar(80)")
@@ -48,14 +51,14 @@ export async function up(db: Kysely<any>): Promise<void> {
 
   // SQLite full-text index over the messages' text, kept in step by triggers.
   // PostgreSQL gets its own (tsvector) when that store lands.
-  await sql`CREATE VIRTUAL TABLE conversation_messages_fts USING fts5(text, content='conversation_messages', content_rowid='rowid')`.execute(
+  await sql`CREATE VIRTUAL TABLE conversation_messages_fts USING fts5(text, content='conversation_messages', content_rowid='seq')`.execute(
     db,
   );
   await sql`CREATE TRIGGER conversation_messages_fts_insert AFTER INSERT ON conversation_messages BEGIN
-    INSERT INTO conversation_messages_fts(rowid, text) VALUES (new.rowid, new.text);
+    INSERT INTO conversation_messages_fts(rowid, text) VALUES (new.seq, new.text);
   END`.execute(db);
   await sql`CREATE TRIGGER conversation_messages_fts_delete AFTER DELETE ON conversation_messages BEGIN
-    INSERT INTO conversation_messages_fts(conversation_messages_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+    INSERT INTO conversation_messages_fts(conversation_messages_fts, rowid, text) VALUES ('delete', old.seq, old.text);
   END`.execute(db);
 }
 
