@@ -1,5 +1,5 @@
 /** From traffic and feedback to fine-tuning files: SFT and DPO rows, splits, filters, redaction, API and CLI. */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -206,6 +206,13 @@ describe("SFT export", () => {
       expect(r.status, args.join(" ")).toBe(1);
       expect(r.stderr).toContain(message);
     }
+    // A split file that cannot be written fails the export with the reason, and leaves no partial file.
+    const blocked = join(dir, "blocked");
+    mkdirSync(join(blocked, "validation.jsonl.partial"), { recursive: true });
+    const failed = runCli(["-c", join(dir, "switchyard.yaml"), "export", "sft", "--out", blocked], dir);
+    expect(failed.status).toBe(1);
+    expect(failed.stderr).toContain("EISDIR");
+    expect(readdirSync(blocked)).toEqual(["validation.jsonl.partial"]);
     const dpo = runCli(
       ["-c", join(dir, "switchyard.yaml"), "export", "dpo", "--out", join(dir, "bad"), "--tag", "x"],
       dir,

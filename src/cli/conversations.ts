@@ -4,7 +4,13 @@ import type { Writable } from "node:stream";
 import { type Command, Option } from "commander";
 import type { Config } from "../core/config/schema.js";
 import { conversationMarkdown } from "../core/conversation.js";
-import { type Branches, conversationJson, getConversation, listConversations } from "../store/conversations.js";
+import {
+  type Branches,
+  conversationJson,
+  getConversation,
+  listConversations,
+  missingConversations,
+} from "../store/conversations.js";
 import { migrateToLatest, openDatabase } from "../store/db.js";
 import { tenantOf } from "./config-file.js";
 
@@ -108,10 +114,7 @@ Examples:
                   (r) => r.id,
                 );
           // Every id checked first: an unknown one must not leave a half-written file behind.
-          const missing = [];
-          for (const id of ids) {
-            if (!(await getConversation(db, tenant, id, "active"))) missing.push(id);
-          }
+          const missing = await missingConversations(db, tenant, ids);
           if (missing.length > 0)
             throw new Error(`no conversation ${missing.map((m) => `'${m}'`).join(", ")} in tenant '${tenant}'`);
           if (opts.out) out = createWriteStream(opts.out);

@@ -137,11 +137,13 @@ conversational explicit-prompt form) with the source and request ids. Splits are
         );
       } catch (e) {
         bar?.stop();
-        for (const s of SPLITS) {
-          files[s].destroy();
-          rmSync(join(flags.out, `${s}.jsonl.partial`), { force: true });
+        for (const s of SPLITS) files[s].destroy();
+        // Best effort, file by file: a cleanup that fails must neither stop the others nor hide `e`.
+        for (const name of [...SPLITS.map((s) => `${s}.jsonl.partial`), "summary.json.partial"]) {
+          try {
+            rmSync(join(flags.out, name), { force: true });
+          } catch {}
         }
-        rmSync(join(flags.out, "summary.json.partial"), { force: true });
         throw e;
       } finally {
         await db.destroy();

@@ -3,7 +3,14 @@
  * into what the exporter takes, with a message naming the option when one is
  * wrong. One parser for both, so the two cannot drift apart.
  */
-import { checkFeedbackFilter, parseSplitRatios, type SplitRatios, type TurnFilter } from "./dataset.js";
+import {
+  checkFeedbackFilter,
+  DPO_SOURCES,
+  type DpoSource,
+  parseSplitRatios,
+  type SplitRatios,
+  type TurnFilter,
+} from "./dataset.js";
 
 export interface RawExportOptions {
   from?: string | undefined;
@@ -27,7 +34,7 @@ export interface ParsedExportOptions {
   ratios: SplitRatios;
   seed: string;
   system: string | undefined;
-  sources: Array<"preference" | "correction" | "votes">;
+  sources: DpoSource[];
   promptFormat: "messages" | "strings";
 }
 
@@ -39,8 +46,6 @@ export class ExportOptionError extends Error {
     super(problem);
   }
 }
-
-const SOURCES = ["preference", "correction", "votes"] as const;
 
 /** A date as YYYY-MM-DD (midnight UTC), an ISO date-time, or milliseconds since the epoch. */
 export function parseTime(text: string, option: string): number {
@@ -100,10 +105,10 @@ export function parseExportOptions(kind: "sft" | "dpo", raw: RawExportOptions): 
   } catch (e) {
     throw new ExportOptionError("split", (e as Error).message);
   }
-  const sources = list(raw.sources) ?? [...SOURCES];
+  const sources = list(raw.sources) ?? [...DPO_SOURCES];
   for (const s of sources) {
-    if (!(SOURCES as readonly string[]).includes(s)) {
-      throw new ExportOptionError("sources", `unknown source '${s}' (expected ${SOURCES.join(", ")})`);
+    if (!(DPO_SOURCES as readonly string[]).includes(s)) {
+      throw new ExportOptionError("sources", `unknown source '${s}' (expected ${DPO_SOURCES.join(", ")})`);
     }
   }
   const promptFormat = raw.promptFormat ?? "messages";
@@ -115,7 +120,7 @@ export function parseExportOptions(kind: "sft" | "dpo", raw: RawExportOptions): 
     ratios,
     seed: raw.seed ?? "switchyard",
     system: raw.system,
-    sources: sources as ParsedExportOptions["sources"],
+    sources: sources as DpoSource[],
     promptFormat,
   };
 }

@@ -34,6 +34,10 @@ export interface TurnFeedback {
   comments: number;
 }
 
+/** Where a DPO pair comes from. */
+export const DPO_SOURCES = ["preference", "correction", "votes"] as const;
+export type DpoSource = (typeof DPO_SOURCES)[number];
+
 export const NO_FEEDBACK: TurnFeedback = { ups: 0, downs: 0, stars: null, tags: [], correction: null, comments: 0 };
 
 /** "Up" only when someone voted up and nobody down (and the reverse): a split vote is neither. */

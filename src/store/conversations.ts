@@ -75,6 +75,21 @@ export async function listConversations(db: Db, o: ListOptions): Promise<Convers
     .map((r) => ({ ...r, snippet: best.get(r.id) ?? "" }));
 }
 
+/** The ids among these that name no conversation of the tenant. */
+export async function missingConversations(db: Db, tenant: string, ids: string[]): Promise<string[]> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .selectFrom("conversations")
+      .select("id")
+      .where("tenant", "=", tenant)
+      .where("id", "in", ids.slice(i, i + 500))
+      .execute();
+    for (const r of rows) found.add(r.id);
+  }
+  return ids.filter((id) => !found.has(id));
+}
+
 export type Branches = "active" | "all";
 
 export interface StoredMessage {

@@ -5,6 +5,7 @@
  */
 import {
   bump,
+  type DpoSource,
   type ExampleOptions,
   type ExportSummary,
   emptySummary,
@@ -54,9 +55,6 @@ async function* pages(db: Db, o: ExportOptions): AsyncGenerator<RatedTurn[]> {
     await new Promise((resolve) => setImmediate(resolve));
   }
 }
-
-export const DPO_SOURCES = ["preference", "correction", "votes"] as const;
-export type DpoSource = (typeof DPO_SOURCES)[number];
 
 export type RowSink = (split: Split, row: object) => void | Promise<void>;
 

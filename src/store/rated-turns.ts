@@ -2,7 +2,7 @@
  * Answered turns with their feedback, read from the store a page of
  * conversations at a time so an export of millions never holds them all.
  */
-import type { RatedTurn, TurnFeedback } from "../core/dataset.js";
+import { NO_FEEDBACK, type RatedTurn, type TurnFeedback } from "../core/dataset.js";
 import type { ChatMessage } from "../core/openai-types.js";
 import type { Db } from "./db.js";
 
@@ -156,9 +156,7 @@ async function turnsFrom(
       model: log?.upstream_model ?? null,
       prompt,
       answer: messageOf(a),
-      feedback: fb
-        ? { ...fb, tags: [...new Set(fb.tags)] }
-        : { ups: 0, downs: 0, stars: null, tags: [], correction: null, comments: 0 },
+      feedback: fb ? { ...fb, tags: [...new Set(fb.tags)] } : NO_FEEDBACK,
     });
   }
   return out;
@@ -171,7 +169,7 @@ function fold(
 ): void {
   let fb = into.get(f.request_id);
   if (!fb) {
-    fb = { ups: 0, downs: 0, stars: null, tags: [], correction: null, comments: 0, starSum: 0, starCount: 0 };
+    fb = { ...NO_FEEDBACK, tags: [], starSum: 0, starCount: 0 };
     into.set(f.request_id, fb);
   }
   const value = JSON.parse(f.value) as unknown;

@@ -32,17 +32,22 @@ export interface RequestLogOptions {
   maxTurnBytes: number;
 }
 
-/** Roughly the bytes a turn's messages hold: their text, and other parts at their JSON length. */
+/**
+ * Roughly the bytes a turn's messages hold: the lengths of the strings in them.
+ * Runs on the main thread for every answered request, so it walks the values
+ * rather than serialising them (an inline image can be megabytes of base64).
+ */
 export function turnSize(t: ConversationTurn): number {
   let n = 0;
-  for (const m of [...t.messages, t.answer]) {
-    n += 64;
-    if (typeof m.content === "string") n += m.content.length;
-    else if (Array.isArray(m.content)) {
-      for (const p of m.content) n += typeof p.text === "string" ? p.text.length : JSON.stringify(p).length;
-    }
-    if (m.tool_calls !== undefined) n += JSON.stringify(m.tool_calls).length;
-  }
+  for (const m of t.messages) n += stringBytes(m);
+  return n + stringBytes(t.answer);
+}
+
+function stringBytes(v: unknown): number {
+  if (typeof v === "string") return v.length;
+  if (typeof v !== "object" || v === null) return 8;
+  let n = 16;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) n += stringBytes(x);
   return n;
 }
 
