@@ -144,7 +144,7 @@ if (have === N) {
       }
       previousRequest = id;
     }
-    write({ rows, turns });
+    write({ rows, turns, exposures: [] });
     sqlite.transaction(() => {
       const now = Date.now();
       for (const f of feedback) insertFeedback.run(...f, now, now);

@@ -120,6 +120,22 @@ export const errors = {
       `Route '${route}' has no variant '${variant}' (variants: ${known.join(", ")})`,
   ),
 
+  variantOverrideForbidden: define(
+    { code: "SY_ERR_ROUTE_OVERRIDE_FORBIDDEN", status: 403, type: "permission_error" },
+    (route: string, experiment: string) =>
+      `Route '${route}' is in experiment '${experiment}': only an admin key may choose its variant with x-switchyard-variant`,
+  ),
+
+  // ── experiments ───────────────────────────────────────────────────────────
+  experimentUnknown: define(
+    { code: "SY_ERR_EXPERIMENT_UNKNOWN", status: 404, type: "not_found_error" },
+    (name: string) => `No experiment '${name}'`,
+  ),
+  experimentConflict: define(
+    { code: "SY_ERR_EXPERIMENT_CONFLICT", status: 409, type: "invalid_request_error" },
+    (problem: string) => problem,
+  ),
+
   // ── feedback ──────────────────────────────────────────────────────────────
   feedbackUnknownRequest: define(
     { code: "SY_ERR_FEEDBACK_UNKNOWN_REQUEST", status: 404, type: "not_found_error" },

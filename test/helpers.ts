@@ -22,8 +22,8 @@ export function tempDbPath(): string {
   return join(mkdtempSync(join(tmpdir(), "switchyard-test-")), "switchyard.db");
 }
 
-export async function startGateway(config: Record<string, unknown>): Promise<TestGateway> {
-  const dbPath = tempDbPath();
+/** `dbPath` shares a store with another gateway (replicas); a fresh one by default. */
+export async function startGateway(config: Record<string, unknown>, dbPath = tempDbPath()): Promise<TestGateway> {
   const cfg = validateConfig(
     {
       ...config,

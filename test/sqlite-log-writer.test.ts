@@ -1,7 +1,7 @@
 /** The batch writer: a refused value costs only its row; a busy database costs nothing (the batch is retried). */
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, expect, it } from "vitest";
-import { migrateToLatest, openDatabase, sqliteHandle } from "../src/store/db.js";
+import { migrateToLatest, openDatabase, sqliteHandle, writeTransaction } from "../src/store/db.js";
 import { toColumnValues } from "../src/store/request-log-columns.js";
 import { sqliteLogWriter } from "../src/store/sqlite-log-writer.js";
 import { tempDbPath } from "./helpers.js";
@@ -36,8 +36,12 @@ async function store() {
 it("leaves out only the row the database refuses, and keeps its neighbours and their turns", async () => {
   const { handle } = await store();
   const write = sqliteLogWriter(handle);
-  write({ rows: [row("r1")], turns: [turn("r1")] });
-  const result = write({ rows: [row("r2"), row("r1"), row("r3")], turns: [turn("r2"), null, turn("r3")] });
+  write({ rows: [row("r1")], turns: [turn("r1")], exposures: [] });
+  const result = write({
+    rows: [row("r2"), row("r1"), row("r3")],
+    turns: [turn("r2"), null, turn("r3")],
+    exposures: [],
+  });
   expect(result).toMatchObject({ rejected: 1, turnsRejected: 0 });
   expect(handle.prepare("SELECT id FROM request_log ORDER BY id").pluck().all()).toEqual(["r1", "r2", "r3"]);
   expect(handle.prepare("SELECT id FROM conversations ORDER BY id").pluck().all()).toEqual([
@@ -54,11 +58,47 @@ it("throws on a busy database without dropping anything, so the whole batch is r
   open.push(writer);
   const write = sqliteLogWriter(writer);
   handle.exec("BEGIN IMMEDIATE"); // another process holds the write lock
-  expect(() => write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")] })).toThrow(/locked|busy/i);
+  expect(() => write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [] })).toThrow(
+    /locked|busy/i,
+  );
   handle.exec("ROLLBACK");
-  expect(write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")] })).toEqual({
+  expect(write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [] })).toEqual({
     rejected: 0,
     turnsRejected: 0,
   });
   expect(handle.prepare("SELECT count(*) FROM conversation_messages").pluck().get()).toBe(4);
+});
+
+it("a read-then-write transaction beside the writer thread holds the write lock from its start", async () => {
+  const file = tempDbPath();
+  const db = openDatabase(file);
+  await migrateToLatest(db);
+  open.push({ close: () => void db.destroy() });
+  // Another connection, as the log writer thread is.
+  const writer = new BetterSqlite3(file);
+  writer.pragma("busy_timeout = 0");
+  open.push(writer);
+  const write = sqliteLogWriter(writer);
+  await writeTransaction(db, async (trx) => {
+    await trx.selectFrom("experiments").selectAll().execute();
+    // Had the writer committed here, a deferred transaction's next write would fail with
+    // SQLITE_BUSY_SNAPSHOT; the writer must wait instead (its batch goes back to the queue).
+    expect(() => write({ rows: [row("w")], turns: [null], exposures: [] })).toThrow(/locked|busy/i);
+    await trx
+      .insertInto("experiment_events")
+      .values({ id: "e1", experiment: "x", at: 1, kind: "create", actor: "t", detail: "{}" })
+      .execute();
+  });
+  expect(write({ rows: [row("w")], turns: [null], exposures: [] })).toEqual({ rejected: 0, turnsRejected: 0 });
+});
+
+it("stores an experiment exposure once per unit, keeping the first", async () => {
+  const { handle } = await store();
+  const write = sqliteLogWriter(handle);
+  const exposure = (request: string, variant: string) => ["exp", "user", "u1", variant, request, 1];
+  write({ rows: [row("x1")], turns: [null], exposures: [exposure("x1", "a")] });
+  write({ rows: [row("x2")], turns: [null], exposures: [exposure("x2", "b")] });
+  expect(handle.prepare("SELECT variant, request_id FROM experiment_exposures").all()).toEqual([
+    { variant: "a", request_id: "x1" },
+  ]);
 });

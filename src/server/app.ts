@@ -7,6 +7,7 @@ import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
 import { registerDatasets } from "./datasets.js";
+import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
 import { registerModels } from "./models.js";
@@ -62,6 +63,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerChat(app, gw);
   registerConversations(app, gw);
   registerDatasets(app, gw);
+  registerExperimentsAdmin(app, gw);
   registerFeedback(app, gw);
   registerModels(app, gw);
   registerOps(app, gw);

@@ -7,6 +7,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { StreamChunk } from "../backends/types.js";
+import { unitOf } from "../core/experiment.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { ChatRequest, Usage } from "../core/openai-types.js";
 import { StreamAnswer } from "../core/stream-answer.js";
@@ -41,14 +42,18 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
     if (problem) throw errors.invalidBody(problem.path, problem.problem);
     const body = req.body as ChatRequest;
     if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
-    const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"));
-    const session = header(req, "x-switchyard-session") ?? timeOrderedId("ses_", createdAt);
+    const clientSession = header(req, "x-switchyard-session");
+    const session = clientSession ?? timeOrderedId("ses_", createdAt);
+    const user = body.user ?? header(req, "x-switchyard-user") ?? null;
+    const unit = unitOf(user, session, clientSession !== undefined);
+    const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"), principal, unit);
     const headers: Record<string, string> = {
       "x-switchyard-request-id": requestId,
       "x-switchyard-route": resolved.name,
       "x-switchyard-variant": resolved.variant.name,
       "x-switchyard-session": session,
     };
+    if (resolved.experiment) headers["x-switchyard-experiment"] = resolved.experiment.name;
     reply.headers(headers);
 
     const flight = gw.track();
@@ -57,8 +62,9 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
       createdAt,
       t0,
       principal,
-      user: body.user ?? header(req, "x-switchyard-user") ?? null,
+      user,
       session,
+      unit,
       resolved,
       stream: body.stream === true,
       request: body,

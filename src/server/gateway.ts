@@ -11,9 +11,11 @@ import { ResilientBackend } from "../backends/resilient.js";
 import type { Config } from "../core/config/schema.js";
 import { errors } from "../errors.js";
 import { type Db, migrateToLatest, openDatabase } from "../store/db.js";
+import { syncConfigExperiments } from "../store/experiments.js";
 import { openLogSink } from "../store/log-sinks.js";
 import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
+import { ExperimentRegistry } from "./experiment-registry.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
 
 export class Gateway {
@@ -22,6 +24,7 @@ export class Gateway {
   readonly log: RequestLogWriter;
   readonly keys: KeyCache;
   readonly auth: Authenticator;
+  readonly experiments: ExperimentRegistry;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -41,6 +44,7 @@ export class Gateway {
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
+    this.experiments = new ExperimentRegistry(db, logger);
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
         this.metrics.breakerState.set({ backend: name }, BREAKER_VALUE[state]);
@@ -58,6 +62,16 @@ export class Gateway {
     await migrateToLatest(db);
     const gw = new Gateway(config, db, logger, plugins);
     await gw.keys.start();
+    const sync = await syncConfigExperiments(db, config.experiments);
+    for (const name of sync.superseded) {
+      logger.warn(
+        { experiment: name },
+        `experiment ${name} stopped: the config file gave its route to another experiment`,
+      );
+    }
+    for (const name of sync.removed)
+      logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
+    await gw.experiments.start();
     return gw;
   }
 
@@ -120,6 +134,7 @@ export class Gateway {
   /** Writes every queued log row and releases the store and upstream pools. */
   async close(): Promise<void> {
     this.keys.stop();
+    this.experiments.stop();
     await this.recorded();
     await this.log.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));

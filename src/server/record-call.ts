@@ -7,8 +7,10 @@
 import type { ChainResult, FailedAttempt } from "../backends/chain.js";
 import type { ConversationTurn } from "../core/conversation.js";
 import { costUsd } from "../core/cost.js";
+import type { Unit } from "../core/experiment.js";
 import type { ChatMessage, ChatRequest, Usage } from "../core/openai-types.js";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens.js";
+import type { Exposure } from "../store/request-log.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import type { ResolvedRoute } from "./resolve-route.js";
@@ -21,6 +23,8 @@ export interface CallOutcome {
   principal: Principal;
   user: string | null;
   session: string;
+  /** What an experiment assigns by (used only when the route has one). */
+  unit: Unit;
   resolved: ResolvedRoute;
   stream: boolean;
   request: ChatRequest;
@@ -83,6 +87,18 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
           answer: end.answer,
         }
       : null;
+  const experiment = o.resolved.experiment;
+  const exposure: Exposure | null =
+    experiment && o.resolved.assignedBy === "hash" && gw.experiments.firstSeen(experiment.name, o.unit)
+      ? {
+          experiment: experiment.name,
+          unitKind: o.unit.kind,
+          unitId: o.unit.id,
+          variant,
+          requestId: o.requestId,
+          at: o.createdAt,
+        }
+      : null;
 
   gw.log.push(
     {
@@ -93,7 +109,7 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
       user_id: o.user,
       session_id: o.session,
       route,
-      experiment: null,
+      experiment: experiment?.name ?? null,
       variant,
       backend: backendName,
       upstream_model: model,
@@ -113,8 +129,11 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
       fallback_used: chain && chain.servedBy > 0 ? 1 : 0,
       attempts: chain?.attempts ?? end.attempts ?? 0,
       failures: failures.length > 0 ? JSON.stringify(failures) : null,
+      unit_kind: experiment ? o.unit.kind : null,
+      assigned_by: o.resolved.assignedBy,
     },
     turn,
+    exposure,
   );
 
   const labels = { route, variant, backend: backendName ?? "none" };

@@ -1,7 +1,12 @@
-/** From a request's `model` (a route name) and headers to the chain of targets that will serve it. */
+/**
+ * From a request's `model` (a route name), its unit and headers to the variant
+ * that serves it and the chain of targets behind that variant.
+ */
 import type { ChainTarget } from "../backends/chain.js";
 import type { Config, RouteConfig, VariantConfig } from "../core/config/schema.js";
+import { type AssignedBy, assign, type Experiment, type Unit } from "../core/experiment.js";
 import { errors } from "../errors.js";
+import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 
 export interface ResolvedRoute {
@@ -9,36 +14,61 @@ export interface ResolvedRoute {
   route: RouteConfig;
   variant: VariantConfig;
   targets: ChainTarget[];
+  /** The experiment governing the route, when there is one. */
+  experiment: Experiment | null;
+  assignedBy: AssignedBy;
 }
 
-/** The route's default variant, or the one named by the `x-switchyard-variant` header. */
-export function pickVariant(routeName: string, route: RouteConfig, requested: string | undefined): VariantConfig {
-  if (!requested) return route.variants[0] as VariantConfig;
-  const v = route.variants.find((x) => x.name === requested);
+function variantNamed(routeName: string, route: RouteConfig, name: string): VariantConfig {
+  const v = route.variants.find((x) => x.name === name);
   if (!v)
     throw errors.unknownVariant(
       routeName,
-      requested,
+      name,
       route.variants.map((x) => x.name),
     );
   return v;
 }
 
+/**
+ * The serving variant. `requested` is the `x-switchyard-variant` header: on a
+ * route running (or paused in) an experiment only an admin key may use it, so
+ * an experiment's split cannot be bent by clients; elsewhere any key may.
+ */
 export function resolveRoute(
   gw: Gateway,
   config: Config,
   routeName: string,
-  requestedVariant: string | undefined,
+  requested: string | undefined,
+  principal: Principal,
+  unit: Unit,
 ): ResolvedRoute {
   // Own keys only: a client must not reach Object.prototype by naming "constructor".
   const route = Object.hasOwn(config.routes, routeName) ? config.routes[routeName] : undefined;
   if (!route) throw errors.unknownRoute(routeName);
-  const variant = pickVariant(routeName, route, requestedVariant);
+  const experiment = gw.experiments.forRoute(routeName) ?? null;
+  let variant: VariantConfig;
+  let assignedBy: AssignedBy;
+  if (requested) {
+    if (experiment && experiment.status !== "stopped" && principal.role !== "admin") {
+      throw errors.variantOverrideForbidden(routeName, experiment.name);
+    }
+    variant = variantNamed(routeName, route, requested);
+    assignedBy = "override";
+  } else if (experiment) {
+    const a = assign(experiment, unit);
+    // The route was checked against the experiment when it was stored; a config edit since may have removed a variant.
+    variant = route.variants.find((x) => x.name === a.variant) ?? (route.variants[0] as VariantConfig);
+    assignedBy = variant.name === a.variant ? a.by : "default";
+  } else {
+    variant = route.variants[0] as VariantConfig;
+    assignedBy = "default";
+  }
   const targets = [variant, ...route.fallbacks].map((t) => ({
     // The schema checked every backend reference at start.
     backend: gw.backends.get(t.backend) as NonNullable<ReturnType<typeof gw.backends.get>>,
     model: t.model,
     params: t.params,
   }));
-  return { name: routeName, route, variant, targets };
+  return { name: routeName, route, variant, targets, experiment, assignedBy };
 }

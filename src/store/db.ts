@@ -3,7 +3,7 @@
  * SQLite (a file path, `sqlite:path` or `:memory:`) is the embedded default.
  */
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, type MigrationResultSet, Migrator, SqliteDialect } from "kysely";
+import { Kysely, type MigrationResultSet, Migrator, SqliteDialect, sql } from "kysely";
 import { migrations } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 
@@ -40,6 +40,27 @@ export function openDatabase(url: string): Db {
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   handles.set(db, sqlite);
   return db;
+}
+
+/**
+ * A transaction that reads and then writes. SQLite's default (deferred) BEGIN
+ * takes the write lock only at the first write, and if the log writer thread
+ * committed since this transaction's first read, that write fails at once with
+ * SQLITE_BUSY_SNAPSHOT (no busy wait can help: the snapshot is stale). BEGIN
+ * IMMEDIATE takes the write lock first, waiting up to busy_timeout for it.
+ */
+export async function writeTransaction<T>(db: Db, work: (trx: Db) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const result = await work(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (e) {
+      await sql`ROLLBACK`.execute(conn).catch(() => {});
+      throw e;
+    }
+  });
 }
 
 export async function migrateToLatest(db: Db): Promise<MigrationResultSet> {

@@ -1,6 +1,6 @@
 /** Feedback rows: one per (request, user, kind), replaced when given again. */
 import type { Selectable } from "kysely";
-import type { Db } from "./db.js";
+import { type Db, writeTransaction } from "./db.js";
 import type { FeedbackTable, RequestLogTable } from "./schema.js";
 
 export type LoggedRequest = Pick<
@@ -44,7 +44,7 @@ export async function upsertFeedback(
   row: Omit<FeedbackRow, "created_at" | "updated_at">,
   now = Date.now(),
 ): Promise<{ created: boolean; row: FeedbackRow }> {
-  return db.transaction().execute(async (trx) => {
+  return writeTransaction(db, async (trx) => {
     const existing = await trx
       .selectFrom("feedback")
       .selectAll()

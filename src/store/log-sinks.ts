@@ -23,7 +23,11 @@ export interface LogSink {
 
 function toBatch(entries: LogEntry[]): LogBatch {
   // Positional arrays clone far cheaper than objects with 28 named keys each.
-  return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn) };
+  const exposures: unknown[][] = [];
+  for (const { exposure: x } of entries) {
+    if (x) exposures.push([x.experiment, x.unitKind, x.unitId, x.variant, x.requestId, x.at]);
+  }
+  return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn), exposures };
 }
 
 export class InThreadSqliteSink implements LogSink {
@@ -85,8 +89,8 @@ export class SqliteWorkerSink implements LogSink {
     const worker = this.#worker;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const { rows, turns } = toBatch(entries);
-      worker.postMessage({ id, rows, turns: JSON.stringify(turns) } satisfies WorkerRequest);
+      const { rows, turns, exposures } = toBatch(entries);
+      worker.postMessage({ id, rows, turns: JSON.stringify(turns), exposures } satisfies WorkerRequest);
     });
   }
 

@@ -30,6 +30,8 @@ export const REQUEST_LOG_COLUMNS = [
   "attempts",
   "failures",
   "cache_hit",
+  "unit_kind",
+  "assigned_by",
 ] as const satisfies readonly (keyof RequestLogTable)[];
 
 /** Values for the NOT NULL columns a row may leave out. */

@@ -14,10 +14,24 @@ import type { RequestLogTable } from "./schema.js";
 
 export type LogRow = Insertable<RequestLogTable>;
 
-/** A row, and the conversation turn to store with it when the request was answered. */
+/** A unit's first assignment by hash in an experiment; the store keeps only the first per unit. */
+export interface Exposure {
+  experiment: string;
+  unitKind: string;
+  unitId: string;
+  variant: string;
+  requestId: string;
+  at: number;
+}
+
+/**
+ * A row, the conversation turn to store with it when the request was answered,
+ * and the experiment exposure it may be the first of.
+ */
 export interface LogEntry {
   row: LogRow;
   turn: ConversationTurn | null;
+  exposure?: Exposure | null;
 }
 
 interface QueuedEntry extends LogEntry {
@@ -94,9 +108,9 @@ export class RequestLogWriter {
     return this.#turnsDropped;
   }
 
-  push(row: LogRow, turn: ConversationTurn | null = null): void {
+  push(row: LogRow, turn: ConversationTurn | null = null, exposure: Exposure | null = null): void {
     const size = turn ? turnSize(turn) : 0;
-    this.#queue.push({ row, turn, size });
+    this.#queue.push({ row, turn, exposure, size });
     this.#turnBytes += size;
     if (this.#turnBytes > this.opts.maxTurnBytes) this.#shedTurns();
     if (this.#queue.length > this.opts.maxQueue) {

@@ -38,6 +38,10 @@ export interface RequestLogTable {
   /** JSON list of the targets that failed before one served. */
   failures: string | null;
   cache_hit: Generated<number>;
+  /** user, session or request: what the experiment assigned by (core/experiment.ts). */
+  unit_kind: string | null;
+  /** How the variant was chosen: hash, pin, override, paused, stopped or default. */
+  assigned_by: string | null;
 }
 
 export interface ApiKeyTable {
@@ -102,10 +106,60 @@ export interface ConversationMessageTable {
   created_at: number;
 }
 
+export interface ExperimentTable {
+  name: string;
+  route: string;
+  hash_key: string;
+  status: string;
+  control: string;
+  /** JSON: [{variant, weight}] in declared order. */
+  weights: string;
+  /** JSON: core/assignment.ts Allocation. */
+  allocation: string;
+  winner: string | null;
+  source: "config" | "api";
+  config_hash: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface ExperimentPinTable {
+  experiment: string;
+  user_id: string;
+  variant: string;
+  created_at: number;
+}
+
+/** The first time a unit was assigned by hash in an experiment; one row per unit. */
+export interface ExperimentExposureTable {
+  experiment: string;
+  unit_kind: string;
+  unit_id: string;
+  variant: string;
+  request_id: string;
+  first_at: number;
+}
+
+/** Every change to an experiment and every rollout decision, with its evidence. */
+export interface ExperimentEventTable {
+  id: string;
+  experiment: string;
+  at: number;
+  kind: string;
+  actor: string;
+  /** JSON. */
+  detail: string;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
   feedback: FeedbackTable;
   conversations: ConversationTable;
   conversation_messages: ConversationMessageTable;
+  experiments: ExperimentTable;
+  experiment_pins: ExperimentPinTable;
+  experiment_exposures: ExperimentExposureTable;
+  experiment_events: ExperimentEventTable;
 }

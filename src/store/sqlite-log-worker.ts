@@ -12,6 +12,7 @@ export interface WorkerRequest {
   rows: LogBatch["rows"];
   /** LogBatch["turns"] as JSON: one string clones much faster than thousands of small objects. */
   turns: string;
+  exposures: LogBatch["exposures"];
 }
 
 /** Not `ok`: nothing was written (the database is down or locked). */
@@ -27,7 +28,11 @@ if (parentPort) {
   port.on("message", (m: WorkerRequest) => {
     try {
       const turns = JSON.parse(m.turns) as LogBatch["turns"];
-      port.postMessage({ id: m.id, ok: true, ...write({ rows: m.rows, turns }) } satisfies WorkerReply);
+      port.postMessage({
+        id: m.id,
+        ok: true,
+        ...write({ rows: m.rows, turns, exposures: m.exposures }),
+      } satisfies WorkerReply);
     } catch (e) {
       port.postMessage({ id: m.id, ok: false, error: (e as Error).message } satisfies WorkerReply);
     }

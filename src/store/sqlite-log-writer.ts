@@ -14,7 +14,11 @@ export interface LogBatch {
   rows: unknown[][];
   /** Per row, the conversation turn to store with it, or null. */
   turns: (ConversationTurn | null)[];
+  /** Experiment exposures in EXPOSURE_COLUMNS order; a unit already recorded is left as it is. */
+  exposures: unknown[][];
 }
+
+export const EXPOSURE_COLUMNS = ["experiment", "unit_kind", "unit_id", "variant", "request_id", "first_at"] as const;
 
 /**
  * `rejected`: rows the database refused (a value it cannot store), left out so
@@ -32,6 +36,9 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
     `INSERT INTO request_log (${REQUEST_LOG_COLUMNS.join(", ")}) VALUES (${REQUEST_LOG_COLUMNS.map(() => "?").join(", ")})`,
   );
   const storeTurn = conversationWriter(db);
+  const insertExposure = db.prepare(
+    `INSERT INTO experiment_exposures (${EXPOSURE_COLUMNS.join(", ")}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  );
 
   const writeAll = db.transaction((batch: LogBatch) => {
     for (let i = 0; i < batch.rows.length; i++) {
@@ -39,10 +46,12 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       const turn = batch.turns[i];
       if (turn) storeTurn(turn);
     }
+    for (const e of batch.exposures) insertExposure.run(e);
   });
   // Called inside writeEach's transaction, each of these is a savepoint: a failure undoes only itself.
   const insertOne = db.transaction((values: unknown[]) => insertRow.run(values));
   const storeOne = db.transaction((turn: ConversationTurn) => storeTurn(turn));
+  const exposeOne = db.transaction((values: unknown[]) => insertExposure.run(values));
   const writeEach = db.transaction((batch: LogBatch): BatchResult => {
     const result: BatchResult = { rejected: 0, turnsRejected: 0 };
     for (let i = 0; i < batch.rows.length; i++) {
@@ -59,6 +68,13 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       } catch (e) {
         result.turnsRejected++;
         result.error ??= (e as Error).message;
+      }
+    }
+    for (const e of batch.exposures) {
+      try {
+        exposeOne(e);
+      } catch (err) {
+        result.error ??= (err as Error).message;
       }
     }
     return result;

@@ -5,6 +5,7 @@
  * first request.
  */
 import { z } from "zod";
+import { EXPERIMENT_STATUSES } from "../experiment.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const name = (what: string) =>
@@ -111,6 +112,32 @@ const route = z.strictObject({
   fallbacks: z.array(fallback).default([]),
 });
 
+const experimentWeight = z.strictObject({
+  /** A variant of the experiment's route. */
+  variant: z.string(),
+  /** Relative share of units; weights need not sum to 100. */
+  weight: z.number().nonnegative(),
+});
+
+/**
+ * An experiment splitting one route's traffic between its variants. Declared
+ * here or created through the admin API; the same schema checks both.
+ */
+export const experimentSchema = z.strictObject({
+  route: z.string(),
+  /** Salts the assignment hash; defaults to the experiment's name. */
+  key: z.string().min(1).max(256).optional(),
+  variants: z
+    .array(experimentWeight)
+    .min(2, "an experiment needs at least two variants")
+    .refine((ws) => ws.some((w) => w.weight > 0), "at least one weight must be positive"),
+  /** The variant compared against; defaults to the first. Serves everyone while paused. */
+  control: z.string().optional(),
+  status: z.enum(EXPERIMENT_STATUSES).default("running"),
+  /** When stopped: the variant that serves from then on (control when absent). */
+  winner: z.string().optional(),
+});
+
 const tenant = z.strictObject({
   /** Routes this tenant's keys may call: a list, or "*" for all. */
   routes: z.union([z.literal("*"), z.array(z.string())]).default("*"),
@@ -151,6 +178,7 @@ export const configSchema = z
     backends: z.record(name("a backend name"), backend).default({}),
     routes: z.record(name("a route name"), route).default({}),
     tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
+    experiments: z.record(name("an experiment name"), experimentSchema).default({}),
   })
   .superRefine((cfg, ctx) => {
     const backends = Object.keys(cfg.backends);
@@ -179,6 +207,22 @@ export const configSchema = z
       for (const [i, f] of r.fallbacks.entries())
         checkBackend(f.backend, ["routes", routeName, "fallbacks", i, "backend"]);
     }
+    const holder = new Map<string, string>();
+    for (const [expName, e] of Object.entries(cfg.experiments)) {
+      const route = Object.hasOwn(cfg.routes, e.route) ? cfg.routes[e.route] : undefined;
+      for (const p of experimentProblems(e, route))
+        ctx.addIssue({ code: "custom", ...p, path: ["experiments", expName, ...p.path] });
+      if (e.status === "stopped") continue;
+      const other = holder.get(e.route);
+      if (other) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["experiments", expName, "route"],
+          message: `route '${e.route}' already has experiment '${other}' (a route runs one experiment at a time; stop one)`,
+        });
+      }
+      holder.set(e.route, expName);
+    }
     for (const [tenantName, t] of Object.entries(cfg.tenants)) {
       if (t.routes === "*") continue;
       t.routes.forEach((r, i) => {
@@ -193,7 +237,36 @@ export const configSchema = z
     }
   });
 
+/**
+ * What is wrong with an experiment against its route: the route must exist and
+ * every variant named (weights, control, winner) must be one of its variants.
+ */
+export function experimentProblems(
+  e: z.infer<typeof experimentSchema>,
+  route: RouteConfig | undefined,
+): { path: (string | number)[]; message: string }[] {
+  if (!route) return [{ path: ["route"], message: `unknown route '${e.route}'` }];
+  const names = route.variants.map((v) => v.name);
+  const known = (v: string) => names.includes(v);
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const unknown = (v: string) => `unknown variant '${v}' of route '${e.route}' (its variants: ${names.join(", ")})`;
+  const seen = new Set<string>();
+  e.variants.forEach((w, i) => {
+    if (!known(w.variant)) out.push({ path: ["variants", i, "variant"], message: unknown(w.variant) });
+    if (seen.has(w.variant))
+      out.push({ path: ["variants", i, "variant"], message: `variant '${w.variant}' listed twice` });
+    seen.add(w.variant);
+  });
+  for (const field of ["control", "winner"] as const) {
+    const v = e[field];
+    if (v !== undefined && !seen.has(v))
+      out.push({ path: [field], message: `'${v}' is not one of the experiment's variants (${[...seen].join(", ")})` });
+  }
+  return out;
+}
+
 export type Config = z.infer<typeof configSchema>;
+export type ExperimentConfig = Config["experiments"][string];
 export type BackendConfig = Config["backends"][string];
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];

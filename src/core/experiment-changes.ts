@@ -1,0 +1,78 @@
+/**
+ * The changes an admin (or the config file) may make to an experiment, as pure
+ * functions from the current experiment to the next. Each returns the detail
+ * stored with the change's event, or a refusal saying why it cannot be made.
+ */
+import { type Allocation, movedShare, reallocate, sharesOf, type Weight } from "./assignment.js";
+import type { Experiment, ExperimentStatus } from "./experiment.js";
+
+export class ChangeRefused extends Error {
+  override name = "ChangeRefused";
+}
+
+export interface Change {
+  next: Experiment;
+  kind: string;
+  detail: Record<string, unknown>;
+}
+
+/** Shares in percent per variant, for events and the admin API. */
+export function sharePercents(allocation: Allocation): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [v, n] of sharesOf(allocation)) out[v] = n / 100;
+  return out;
+}
+
+export function changeWeights(exp: Experiment, weights: Weight[]): Change {
+  if (exp.status === "stopped") throw new ChangeRefused(`experiment '${exp.name}' is stopped; its weights are final`);
+  const allocation = reallocate(exp.allocation, weights);
+  const moved = movedShare(exp.allocation, allocation);
+  // A variant no longer listed keeps no pins: its pinned users would be sent to a variant outside the experiment.
+  const listed = new Set(weights.map((w) => w.variant));
+  const control = listed.has(exp.control) ? exp.control : (weights[0] as Weight).variant;
+  return {
+    next: { ...exp, weights, allocation, control, pins: new Map([...exp.pins].filter(([, v]) => listed.has(v))) },
+    kind: "weights",
+    detail: {
+      before: sharePercents(exp.allocation),
+      after: sharePercents(allocation),
+      moved_share: moved,
+    },
+  };
+}
+
+const TRANSITIONS: Record<"pause" | "resume" | "stop", { from: ExperimentStatus[]; to: ExperimentStatus }> = {
+  pause: { from: ["running"], to: "paused" },
+  resume: { from: ["paused"], to: "running" },
+  stop: { from: ["running", "paused"], to: "stopped" },
+};
+
+export function changeStatus(exp: Experiment, action: keyof typeof TRANSITIONS, winner?: string): Change {
+  const t = TRANSITIONS[action];
+  if (!t.from.includes(exp.status)) {
+    throw new ChangeRefused(`cannot ${action} experiment '${exp.name}': it is ${exp.status}`);
+  }
+  if (winner !== undefined && !exp.weights.some((w) => w.variant === winner)) {
+    throw new ChangeRefused(
+      `'${winner}' is not one of the experiment's variants (${exp.weights.map((w) => w.variant).join(", ")})`,
+    );
+  }
+  return {
+    next: { ...exp, status: t.to, winner: action === "stop" ? (winner ?? null) : exp.winner },
+    kind: action,
+    detail: { from: exp.status, to: t.to, ...(winner !== undefined ? { winner } : {}) },
+  };
+}
+
+export function changePin(exp: Experiment, user: string, variant: string | null): Change {
+  if (variant !== null && !exp.weights.some((w) => w.variant === variant)) {
+    throw new ChangeRefused(
+      `'${variant}' is not one of the experiment's variants (${exp.weights.map((w) => w.variant).join(", ")})`,
+    );
+  }
+  const pins = new Map(exp.pins);
+  const before = pins.get(user) ?? null;
+  if (variant === null) pins.delete(user);
+  else pins.set(user, variant);
+  return { next: { ...exp, pins }, kind: variant === null ? "unpin" : "pin", detail: { user, before, after: variant } };
+}

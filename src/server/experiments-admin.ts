@@ -1,0 +1,212 @@
+/**
+ * The experiments admin API (admin keys only), under /v1/admin/experiments:
+ *   GET    /                      list
+ *   POST   /                      create {name, route, variants:[{variant, weight}], control?, key?, status?}
+ *   GET    /:name                 one, with shares and first exposures per variant
+ *   PATCH  /:name                 new weights {variants:[{variant, weight}]}; few users move
+ *   POST   /:name/pause|resume|stop   stop takes {winner?}: the variant that serves from then on
+ *   GET    /:name/pins            PUT /:name/pins/:user {variant}   DELETE /:name/pins/:user
+ *   GET    /:name/events          every change, newest first
+ *   GET    /:name/assignment?user=…|session=…   the variant a unit gets now, and why
+ * Every change is stored (with its event) before the answer, applies on this
+ * replica at once and on the others within the registry's refresh interval.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { sharesOf } from "../core/assignment.js";
+import { experimentProblems, experimentSchema } from "../core/config/schema.js";
+import { assign, unitOf } from "../core/experiment.js";
+import { type Change, ChangeRefused, changePin, changeStatus, changeWeights } from "../core/experiment-changes.js";
+import { errors } from "../errors.js";
+import {
+  changeExperiment,
+  createExperiment,
+  ExperimentExists,
+  ExperimentNotFound,
+  experimentFromDefinition,
+  exposureCounts,
+  listEvents,
+  RouteTaken,
+  type StoredExperiment,
+  VersionConflict,
+} from "../store/experiments.js";
+import type { Principal } from "./auth.js";
+import type { Gateway } from "./gateway.js";
+
+const BASE = "/v1/admin/experiments";
+
+const createBody = experimentSchema.extend({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "letters, digits and . _ : / - only, starting with a letter or digit")
+    .max(256),
+});
+const weightsBody = z.strictObject({ variants: experimentSchema.shape.variants });
+const stopBody = z.strictObject({ winner: z.string().optional() }).default({});
+const pinBody = z.strictObject({ variant: z.string().min(1) });
+
+type Named = FastifyRequest<{ Params: { name: string } }>;
+
+function parse<T>(schema: z.ZodType<T>, body: unknown): T {
+  const r = schema.safeParse(body ?? undefined);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
+}
+
+function actorOf(p: Principal): string {
+  return p.keyId ?? "anonymous-admin";
+}
+
+/** The store's refusals as HTTP errors. */
+function asHttpError(e: unknown): unknown {
+  if (e instanceof ExperimentNotFound) return errors.experimentUnknown(e.experiment);
+  if (
+    e instanceof ChangeRefused ||
+    e instanceof RouteTaken ||
+    e instanceof ExperimentExists ||
+    e instanceof VersionConflict
+  )
+    return errors.experimentConflict(e.message);
+  return e;
+}
+
+function present(e: StoredExperiment, exposures?: Record<string, number>) {
+  const shares = sharesOf(e.allocation);
+  return {
+    object: "experiment",
+    name: e.name,
+    route: e.route,
+    key: e.key,
+    status: e.status,
+    control: e.control,
+    winner: e.winner,
+    variants: e.weights.map((w) => ({
+      variant: w.variant,
+      weight: w.weight,
+      share: (shares.get(w.variant) ?? 0) / 10_000,
+      ...(exposures ? { exposed_units: exposures[w.variant] ?? 0 } : {}),
+    })),
+    pinned_users: e.pins.size,
+    source: e.source,
+    version: e.version,
+    created_at: e.createdAt,
+    updated_at: e.updatedAt,
+  };
+}
+
+export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): void {
+  const admin = async (req: FastifyRequest): Promise<Principal> => {
+    const p = await gw.auth.authenticate(req);
+    if (p.role !== "admin") throw errors.forbidden("manage experiments (admin keys only)");
+    return p;
+  };
+  const known = (name: string): StoredExperiment => {
+    const e = gw.experiments.get(name);
+    if (!e) throw errors.experimentUnknown(name);
+    return e;
+  };
+  const change = async (req: Named, make: (e: StoredExperiment) => Change) => {
+    const p = await admin(req);
+    try {
+      const { experiment } = await changeExperiment(gw.db, req.params.name, actorOf(p), make);
+      gw.experiments.apply(experiment);
+      return present(experiment);
+    } catch (e) {
+      throw asHttpError(e);
+    }
+  };
+
+  app.get(BASE, async (req) => {
+    await admin(req);
+    await gw.experiments.refresh();
+    return { object: "list", data: gw.experiments.all().map((e) => present(e)) };
+  });
+
+  app.post(BASE, async (req, reply) => {
+    const p = await admin(req);
+    const { name, ...def } = parse(createBody, req.body);
+    const route = Object.hasOwn(gw.config.routes, def.route) ? gw.config.routes[def.route] : undefined;
+    const problem = experimentProblems(def, route)[0];
+    if (problem) throw errors.invalidBody(problem.path.join("."), problem.message);
+    const exp = experimentFromDefinition(name, def);
+    try {
+      await createExperiment(gw.db, exp, actorOf(p));
+    } catch (e) {
+      throw asHttpError(e);
+    }
+    await gw.experiments.refresh();
+    return reply.code(201).send(present(known(name)));
+  });
+
+  app.get(`${BASE}/:name`, async (req: Named) => {
+    await admin(req);
+    await gw.experiments.refresh();
+    const e = known(req.params.name);
+    return present(e, await exposureCounts(gw.db, e.name));
+  });
+
+  app.patch(`${BASE}/:name`, async (req: Named) => {
+    const { variants } = parse(weightsBody, req.body);
+    return change(req, (e) => {
+      const route = gw.config.routes[e.route];
+      const problem = experimentProblems({ route: e.route, variants, status: e.status }, route)[0];
+      if (problem) throw new ChangeRefused(problem.message);
+      return changeWeights(e, variants);
+    });
+  });
+
+  for (const action of ["pause", "resume", "stop"] as const) {
+    app.post(`${BASE}/:name/${action}`, async (req: Named) => {
+      const winner = action === "stop" ? parse(stopBody, req.body).winner : undefined;
+      return change(req, (e) => changeStatus(e, action, winner));
+    });
+  }
+
+  app.get(`${BASE}/:name/pins`, async (req: Named) => {
+    await admin(req);
+    await gw.experiments.refresh();
+    const e = known(req.params.name);
+    return { object: "list", data: [...e.pins].map(([user, variant]) => ({ user, variant })) };
+  });
+
+  app.put(`${BASE}/:name/pins/:user`, async (req: FastifyRequest<{ Params: { name: string; user: string } }>) => {
+    const { variant } = parse(pinBody, req.body);
+    return change(req, (e) => changePin(e, req.params.user, variant));
+  });
+
+  app.delete(`${BASE}/:name/pins/:user`, async (req: FastifyRequest<{ Params: { name: string; user: string } }>) => {
+    return change(req, (e) => {
+      if (!e.pins.has(req.params.user)) throw new ChangeRefused(`user '${req.params.user}' is not pinned`);
+      return changePin(e, req.params.user, null);
+    });
+  });
+
+  app.get(`${BASE}/:name/events`, async (req: Named) => {
+    await admin(req);
+    await gw.experiments.refresh();
+    known(req.params.name);
+    return { object: "list", data: await listEvents(gw.db, req.params.name) };
+  });
+
+  app.get(
+    `${BASE}/:name/assignment`,
+    async (req: FastifyRequest<{ Params: { name: string }; Querystring: { user?: string; session?: string } }>) => {
+      await admin(req);
+      await gw.experiments.refresh();
+      const e = known(req.params.name);
+      const { user, session } = req.query;
+      if (!user && !session) throw errors.invalidQuery("user", "give ?user=… or ?session=…");
+      const unit = unitOf(user ?? null, session ?? "", true);
+      const a = assign(e, unit);
+      return {
+        experiment: e.name,
+        unit_kind: unit.kind,
+        unit_id: unit.id,
+        variant: a.variant,
+        assigned_by: a.by,
+        ...(a.bucket !== undefined ? { bucket: a.bucket } : {}),
+      };
+    },
+  );
+}

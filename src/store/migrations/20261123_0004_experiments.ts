@@ -1,0 +1,77 @@
+// Frozen in time: never import application code here, never edit after release.
+import type { Kysely } from "kysely";
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema
+    .createTable("experiments")
+    .addColumn("name", "varchar(256)", (c) => c.primaryKey())
+    .addColumn("route", "varchar(256)", (c) => c.notNull())
+    .addColumn("hash_key", "varchar(256)", (c) => c.notNull())
+    .addColumn("status", "varchar(16)", (c) => c.notNull())
+    .addColumn("control", "varchar(256)", (c) => c.notNull())
+    .addColumn("weights", "text", (c) => c.notNull())
+    .addColumn("allocation", "text", (c) => c.notNull())
+    .addColumn("winner", "varchar(256)")
+    // 'config' when declared in the config file, 'api' when created through the admin API.
+    .addColumn("source", "varchar(16)", (c) => c.notNull())
+    // The config file's definition last applied, so an unchanged file does not undo API changes.
+    .addColumn("config_hash", "varchar(64)")
+    .addColumn("version", "integer", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("updated_at", "bigint", (c) => c.notNull())
+    .execute();
+
+  await db.schema
+    .createTable("experiment_pins")
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("user_id", "varchar(256)", (c) => c.notNull())
+    .addColumn("variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("experiment_pins_pk", ["experiment", "user_id"])
+    .execute();
+
+  await db.schema
+    .createTable("experiment_exposures")
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("unit_kind", "varchar(16)", (c) => c.notNull())
+    .addColumn("unit_id", "varchar(256)", (c) => c.notNull())
+    .addColumn("variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("request_id", "varchar(64)", (c) => c.notNull())
+    .addColumn("first_at", "bigint", (c) => c.notNull())
+    .addPrimaryKeyConstraint("experiment_exposures_pk", ["experiment", "unit_kind", "unit_id"])
+    .execute();
+
+  await db.schema
+    .createTable("experiment_events")
+    .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("at", "bigint", (c) => c.notNull())
+    .addColumn("kind", "varchar(32)", (c) => c.notNull())
+    // A key id, 'config', or the automatic rollout.
+    .addColumn("actor", "varchar(64)", (c) => c.notNull())
+    .addColumn("detail", "text", (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createIndex("experiment_events_by_experiment")
+    .on("experiment_events")
+    .columns(["experiment", "at"])
+    .execute();
+
+  await db.schema.alterTable("request_log").addColumn("unit_kind", "varchar(16)").execute();
+  await db.schema.alterTable("request_log").addColumn("assigned_by", "varchar(16)").execute();
+  await db.schema
+    .createIndex("request_log_experiment_created")
+    .on("request_log")
+    .columns(["experiment", "created_at"])
+    .execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex("request_log_experiment_created").execute();
+  await db.schema.alterTable("request_log").dropColumn("assigned_by").execute();
+  await db.schema.alterTable("request_log").dropColumn("unit_kind").execute();
+  await db.schema.dropTable("experiment_events").execute();
+  await db.schema.dropTable("experiment_exposures").execute();
+  await db.schema.dropTable("experiment_pins").execute();
+  await db.schema.dropTable("experiments").execute();
+}
