@@ -144,7 +144,7 @@ if (have === N) {
       }
       previousRequest = id;
     }
-    write({ rows, turns, exposures: [] });
+    write({ rows, turns, exposures: [], shadows: [] });
     sqlite.transaction(() => {
       const now = Date.now();
       for (const f of feedback) insertFeedback.run(...f, now, now);

@@ -194,7 +194,7 @@ export const errors = {
   ),
   upstreamTimeout: defineWith(
     { code: "SY_ERR_UPSTREAM_TIMEOUT", status: 504, type: "timeout_error", retryable: true },
-    (backend: string, which: "connect" | "first byte" | "total", ms: number) =>
+    (backend: string, which: "connect" | "first byte" | "total" | "shadow" | "judge", ms: number) =>
       `Backend '${backend}' exceeded its ${which} timeout of ${ms} ms`,
   ),
   upstreamProtocol: defineWith(

@@ -221,6 +221,7 @@ describe("assign", () => {
       { variant: "b", weight: 50 },
     ]),
     winner: null,
+    shadow: null,
     pins: new Map([["pinned-user", "b"]]),
     version: 1,
   };

@@ -36,11 +36,12 @@ async function store() {
 it("leaves out only the row the database refuses, and keeps its neighbours and their turns", async () => {
   const { handle } = await store();
   const write = sqliteLogWriter(handle);
-  write({ rows: [row("r1")], turns: [turn("r1")], exposures: [] });
+  write({ rows: [row("r1")], turns: [turn("r1")], exposures: [], shadows: [] });
   const result = write({
     rows: [row("r2"), row("r1"), row("r3")],
     turns: [turn("r2"), null, turn("r3")],
     exposures: [],
+    shadows: [],
   });
   expect(result).toMatchObject({ rejected: 1, turnsRejected: 0 });
   expect(handle.prepare("SELECT id FROM request_log ORDER BY id").pluck().all()).toEqual(["r1", "r2", "r3"]);
@@ -58,11 +59,11 @@ it("throws on a busy database without dropping anything, so the whole batch is r
   open.push(writer);
   const write = sqliteLogWriter(writer);
   handle.exec("BEGIN IMMEDIATE"); // another process holds the write lock
-  expect(() => write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [] })).toThrow(
-    /locked|busy/i,
-  );
+  expect(() =>
+    write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [], shadows: [] }),
+  ).toThrow(/locked|busy/i);
   handle.exec("ROLLBACK");
-  expect(write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [] })).toEqual({
+  expect(write({ rows: [row("a"), row("b")], turns: [turn("a"), turn("b")], exposures: [], shadows: [] })).toEqual({
     rejected: 0,
     turnsRejected: 0,
   });
@@ -83,21 +84,24 @@ it("a read-then-write transaction beside the writer thread holds the write lock 
     await trx.selectFrom("experiments").selectAll().execute();
     // Had the writer committed here, a deferred transaction's next write would fail with
     // SQLITE_BUSY_SNAPSHOT; the writer must wait instead (its batch goes back to the queue).
-    expect(() => write({ rows: [row("w")], turns: [null], exposures: [] })).toThrow(/locked|busy/i);
+    expect(() => write({ rows: [row("w")], turns: [null], exposures: [], shadows: [] })).toThrow(/locked|busy/i);
     await trx
       .insertInto("experiment_events")
       .values({ id: "e1", experiment: "x", at: 1, kind: "create", actor: "t", detail: "{}" })
       .execute();
   });
-  expect(write({ rows: [row("w")], turns: [null], exposures: [] })).toEqual({ rejected: 0, turnsRejected: 0 });
+  expect(write({ rows: [row("w")], turns: [null], exposures: [], shadows: [] })).toEqual({
+    rejected: 0,
+    turnsRejected: 0,
+  });
 });
 
 it("stores an experiment exposure once per unit, keeping the first", async () => {
   const { handle } = await store();
   const write = sqliteLogWriter(handle);
   const exposure = (request: string, variant: string) => ["exp", "user", "u1", variant, request, 1];
-  write({ rows: [row("x1")], turns: [null], exposures: [exposure("x1", "a")] });
-  write({ rows: [row("x2")], turns: [null], exposures: [exposure("x2", "b")] });
+  write({ rows: [row("x1")], turns: [null], exposures: [exposure("x1", "a")], shadows: [] });
+  write({ rows: [row("x2")], turns: [null], exposures: [exposure("x2", "b")], shadows: [] });
   expect(handle.prepare("SELECT variant, request_id FROM experiment_exposures").all()).toEqual([
     { variant: "a", request_id: "x1" },
   ]);

@@ -4,6 +4,7 @@
  * stored with the change's event, or a refusal saying why it cannot be made.
  */
 import { type Allocation, movedShare, reallocate, sharesOf, type Weight } from "./assignment.js";
+import type { ShadowConfig } from "./config/schema.js";
 import type { Experiment, ExperimentStatus } from "./experiment.js";
 
 export class ChangeRefused extends Error {
@@ -39,6 +40,12 @@ export function changeWeights(exp: Experiment, weights: Weight[]): Change {
       moved_share: moved,
     },
   };
+}
+
+/** New shadow settings (null switches shadowing off). */
+export function changeShadow(exp: Experiment, shadow: ShadowConfig | null): Change {
+  if (exp.status === "stopped") throw new ChangeRefused(`experiment '${exp.name}' is stopped`);
+  return { next: { ...exp, shadow }, kind: "shadow", detail: { before: exp.shadow, after: shadow } };
 }
 
 const TRANSITIONS: Record<"pause" | "resume" | "stop", { from: ExperimentStatus[]; to: ExperimentStatus }> = {

@@ -4,6 +4,7 @@
  * with the experiment, the unit with the request.
  */
 import { type Allocation, bucketOf, variantAt, type Weight } from "./assignment.js";
+import type { ShadowConfig } from "./config/schema.js";
 
 export const EXPERIMENT_STATUSES = ["running", "paused", "stopped"] as const;
 /**
@@ -24,6 +25,8 @@ export interface Experiment {
   allocation: Allocation;
   /** Set when stopped: the variant that serves from then on. */
   winner: string | null;
+  /** Shadow traffic to other variants, when configured. */
+  shadow: ShadowConfig | null;
   /** Users pinned to a variant by an admin. */
   pins: ReadonlyMap<string, string>;
   /** Bumped by every change, so replicas can tell when to reload. */

@@ -57,6 +57,17 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
     reply.headers(headers);
 
     const flight = gw.track();
+    const shadow = resolved.experiment
+      ? gw.shadow.begin({
+          requestId,
+          tenant: principal.tenant,
+          createdAt,
+          experiment: resolved.experiment,
+          served: resolved.variant.name,
+          variants: resolved.route.variants,
+          body,
+        })
+      : undefined;
     const outcome: CallOutcome = {
       requestId,
       createdAt,
@@ -65,6 +76,7 @@ export function registerChat(app: FastifyInstance, gw: Gateway): void {
       user,
       session,
       unit,
+      shadow,
       resolved,
       stream: body.stream === true,
       request: body,

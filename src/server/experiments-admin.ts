@@ -3,10 +3,12 @@
  *   GET    /                      list
  *   POST   /                      create {name, route, variants:[{variant, weight}], control?, key?, status?}
  *   GET    /:name                 one, with shares and first exposures per variant
- *   PATCH  /:name                 new weights {variants:[{variant, weight}]}; few users move
+ *   PATCH  /:name                 {variants:[{variant, weight}]} new weights (few users move), and/or
+ *                                 {shadow: {...} | null}
  *   POST   /:name/pause|resume|stop   stop takes {winner?}: the variant that serves from then on
  *   GET    /:name/pins            PUT /:name/pins/:user {variant}   DELETE /:name/pins/:user
  *   GET    /:name/events          every change, newest first
+ *   GET    /:name/shadow?limit=   shadow comparisons: a summary per candidate and the latest rows
  *   GET    /:name/assignment?user=…|session=…   the variant a unit gets now, and why
  * Every change is stored (with its event) before the answer, applies on this
  * replica at once and on the others within the registry's refresh interval.
@@ -14,9 +16,16 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { sharesOf } from "../core/assignment.js";
-import { experimentProblems, experimentSchema } from "../core/config/schema.js";
+import { experimentProblems, experimentSchema, shadowSchema } from "../core/config/schema.js";
 import { assign, unitOf } from "../core/experiment.js";
-import { type Change, ChangeRefused, changePin, changeStatus, changeWeights } from "../core/experiment-changes.js";
+import {
+  type Change,
+  ChangeRefused,
+  changePin,
+  changeShadow,
+  changeStatus,
+  changeWeights,
+} from "../core/experiment-changes.js";
 import { errors } from "../errors.js";
 import {
   changeExperiment,
@@ -30,6 +39,7 @@ import {
   type StoredExperiment,
   VersionConflict,
 } from "../store/experiments.js";
+import { latestShadowResults, shadowSummary } from "../store/shadow-results.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 
@@ -41,7 +51,12 @@ const createBody = experimentSchema.extend({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, "letters, digits and . _ : / - only, starting with a letter or digit")
     .max(256),
 });
-const weightsBody = z.strictObject({ variants: experimentSchema.shape.variants });
+const patchBody = z
+  .strictObject({ variants: experimentSchema.shape.variants.optional(), shadow: shadowSchema.nullable().optional() })
+  .refine(
+    (b) => b.variants !== undefined || b.shadow !== undefined,
+    "give variants (new weights) or shadow (null to switch it off)",
+  );
 const stopBody = z.strictObject({ winner: z.string().optional() }).default({});
 const pinBody = z.strictObject({ variant: z.string().min(1) });
 
@@ -87,6 +102,7 @@ function present(e: StoredExperiment, exposures?: Record<string, number>) {
       share: (shares.get(w.variant) ?? 0) / 10_000,
       ...(exposures ? { exposed_units: exposures[w.variant] ?? 0 } : {}),
     })),
+    shadow: e.shadow,
     pinned_users: e.pins.size,
     source: e.source,
     version: e.version,
@@ -127,7 +143,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
     const p = await admin(req);
     const { name, ...def } = parse(createBody, req.body);
     const route = Object.hasOwn(gw.config.routes, def.route) ? gw.config.routes[def.route] : undefined;
-    const problem = experimentProblems(def, route)[0];
+    const problem = experimentProblems(def, route, gw.config.backends)[0];
     if (problem) throw errors.invalidBody(problem.path.join("."), problem.message);
     const exp = experimentFromDefinition(name, def);
     try {
@@ -147,12 +163,23 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   });
 
   app.patch(`${BASE}/:name`, async (req: Named) => {
-    const { variants } = parse(weightsBody, req.body);
+    const body = parse(patchBody, req.body);
     return change(req, (e) => {
       const route = gw.config.routes[e.route];
-      const problem = experimentProblems({ route: e.route, variants, status: e.status }, route)[0];
+      const variants = body.variants ?? e.weights;
+      const shadow = body.shadow === undefined ? e.shadow : body.shadow;
+      const problem = experimentProblems(
+        { route: e.route, variants, status: e.status, ...(shadow ? { shadow } : {}) },
+        route,
+        gw.config.backends,
+      )[0];
       if (problem) throw new ChangeRefused(problem.message);
-      return changeWeights(e, variants);
+      const weighted = body.variants ? changeWeights(e, body.variants) : undefined;
+      if (body.shadow === undefined) return weighted as Change;
+      const shadowed = changeShadow(weighted?.next ?? e, body.shadow);
+      return weighted
+        ? { next: shadowed.next, kind: "weights+shadow", detail: { ...weighted.detail, shadow: shadowed.detail } }
+        : shadowed;
     });
   });
 
@@ -181,6 +208,26 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
       return changePin(e, req.params.user, null);
     });
   });
+
+  app.get(
+    `${BASE}/:name/shadow`,
+    async (req: FastifyRequest<{ Params: { name: string }; Querystring: { limit?: string } }>) => {
+      await admin(req);
+      await gw.experiments.refresh();
+      known(req.params.name);
+      const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 0 || limit > 500)
+        throw errors.invalidQuery("limit", "a whole number from 0 to 500");
+      await gw.log.flush();
+      return {
+        object: "shadow_comparison",
+        experiment: req.params.name,
+        // Lexical similarity: ROUGE-L F1 over words and chrF (n = 6, beta = 2), both 0 to 1.
+        summary: await shadowSummary(gw.db, req.params.name),
+        latest: await latestShadowResults(gw.db, req.params.name, limit),
+      };
+    },
+  );
 
   app.get(`${BASE}/:name/events`, async (req: Named) => {
     await admin(req);

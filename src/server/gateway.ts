@@ -17,6 +17,7 @@ import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
   readonly backends = new Map<string, ResilientBackend>();
@@ -25,6 +26,7 @@ export class Gateway {
   readonly keys: KeyCache;
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
+  readonly shadow: ShadowRunner;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -41,10 +43,13 @@ export class Gateway {
       logQueueDepth: () => this.log.depth,
       logRowsDropped: () => this.log.dropped,
       backendsInFlight: () => [...this.backends].map(([name, b]) => [name, b.inFlight]),
+      shadowActive: () => this.shadow.active,
+      shadowQueued: () => this.shadow.queued,
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
+    this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
         this.metrics.breakerState.set({ backend: name }, BREAKER_VALUE[state]);
@@ -136,6 +141,8 @@ export class Gateway {
     this.keys.stop();
     this.experiments.stop();
     await this.recorded();
+    // After the rows: a cut shadow call still records its comparison with the primary.
+    await this.shadow.close();
     await this.log.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
     await this.db.destroy();

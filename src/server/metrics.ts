@@ -13,6 +13,11 @@ export interface GatewayMetrics {
   inFlight: Gauge<"backend">;
   logQueueDepth: Gauge;
   logRowsDropped: Gauge;
+  experimentAssignments: Counter<"experiment" | "variant" | "assigned_by">;
+  shadowCalls: Counter<"experiment" | "variant" | "outcome">;
+  shadowShed: Counter<"experiment" | "reason">;
+  shadowActive: Gauge;
+  shadowQueued: Gauge;
 }
 
 export const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -22,6 +27,8 @@ export interface ScrapeSources {
   logQueueDepth(): number;
   logRowsDropped(): number;
   backendsInFlight(): Iterable<[string, number]>;
+  shadowActive(): number;
+  shadowQueued(): number;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -84,6 +91,40 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       registers: [registry],
       collect() {
         this.set(sources.logRowsDropped());
+      },
+    }),
+    experimentAssignments: new Counter({
+      name: "switchyard_experiment_assignments_total",
+      help: "Requests on a route in an experiment, by variant and how it was chosen (hash, pin, override, paused, stopped)",
+      labelNames: ["experiment", "variant", "assigned_by"],
+      registers: [registry],
+    }),
+    shadowCalls: new Counter({
+      name: "switchyard_shadow_calls_total",
+      help: "Shadow calls made, by experiment, candidate variant and outcome (ok, error, timeout)",
+      labelNames: ["experiment", "variant", "outcome"],
+      registers: [registry],
+    }),
+    shadowShed: new Counter({
+      name: "switchyard_shadow_shed_total",
+      help: "Shadow calls not made, by reason (queue_full, breaker_open, backend_busy, shutdown)",
+      labelNames: ["experiment", "reason"],
+      registers: [registry],
+    }),
+    shadowActive: new Gauge({
+      name: "switchyard_shadow_active",
+      help: "Shadow and judge calls running",
+      registers: [registry],
+      collect() {
+        this.set(sources.shadowActive());
+      },
+    }),
+    shadowQueued: new Gauge({
+      name: "switchyard_shadow_queued",
+      help: "Shadow calls waiting for a slot",
+      registers: [registry],
+      collect() {
+        this.set(sources.shadowQueued());
       },
     }),
   };

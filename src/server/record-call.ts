@@ -5,7 +5,7 @@
  * here.
  */
 import type { ChainResult, FailedAttempt } from "../backends/chain.js";
-import type { ConversationTurn } from "../core/conversation.js";
+import { type ConversationTurn, messageText } from "../core/conversation.js";
 import { costUsd } from "../core/cost.js";
 import type { Unit } from "../core/experiment.js";
 import type { ChatMessage, ChatRequest, Usage } from "../core/openai-types.js";
@@ -14,6 +14,7 @@ import type { Exposure } from "../store/request-log.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import type { ResolvedRoute } from "./resolve-route.js";
+import type { ShadowHandle } from "./shadow.js";
 
 export interface CallOutcome {
   requestId: string;
@@ -26,6 +27,8 @@ export interface CallOutcome {
   /** What an experiment assigns by (used only when the route has one). */
   unit: Unit;
   resolved: ResolvedRoute;
+  /** Set when a shadow call is comparing itself with this request. */
+  shadow?: ShadowHandle | undefined;
   stream: boolean;
   request: ChatRequest;
 }
@@ -49,6 +52,12 @@ export interface CallEnd {
 
 export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
   const latencyMs = performance.now() - o.t0;
+  o.shadow?.primaryDone({
+    status: end.status,
+    latencyMs,
+    text: end.answer ? messageText(end.answer) : (end.outputText ?? null),
+    errorCode: end.errorCode ?? null,
+  });
   gw.recording(
     buildAndPush(gw, o, end, latencyMs).catch((e) => {
       gw.logger.error({ err: e, request_id: o.requestId }, "could not record a request log row");
@@ -137,6 +146,13 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
   );
 
   const labels = { route, variant, backend: backendName ?? "none" };
+  if (experiment) {
+    gw.metrics.experimentAssignments.inc({
+      experiment: experiment.name,
+      variant,
+      assigned_by: o.resolved.assignedBy,
+    });
+  }
   gw.metrics.requests.inc({ ...labels, status: String(end.status) });
   gw.metrics.latency.observe(labels, latencyMs / 1000);
   if (end.ttftMs != null) gw.metrics.ttft.observe(labels, end.ttftMs / 1000);

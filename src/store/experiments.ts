@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
 import { type Allocation, initialAllocation, isValidAllocation, reallocate, type Weight } from "../core/assignment.js";
-import type { ExperimentConfig } from "../core/config/schema.js";
+import type { ExperimentConfig, ShadowConfig } from "../core/config/schema.js";
 import type { Experiment, ExperimentStatus } from "../core/experiment.js";
 import type { Change } from "../core/experiment-changes.js";
 import { timeOrderedId } from "../core/ids.js";
@@ -52,6 +52,7 @@ function fromRow(row: Row, pins: Map<string, string>): StoredExperiment {
     // A damaged allocation would send units nowhere; rebuilding it from the weights keeps serving.
     allocation: isValidAllocation(stored) ? stored : initialAllocation(weights),
     winner: row.winner,
+    shadow: (row.shadow ? parseJson(row.shadow) : null) as ShadowConfig | null,
     pins,
     version: row.version,
     source: row.source,
@@ -149,6 +150,7 @@ function rowOf(e: Experiment, source: "config" | "api", configHash: string | nul
     weights: JSON.stringify(e.weights),
     allocation: JSON.stringify(e.allocation),
     winner: e.winner,
+    shadow: e.shadow ? JSON.stringify(e.shadow) : null,
     source,
     config_hash: configHash,
     version: e.version,
@@ -168,6 +170,7 @@ export function experimentFromDefinition(name: string, def: ExperimentConfig): E
     weights: def.variants,
     allocation: initialAllocation(def.variants),
     winner: def.status === "stopped" ? (def.winner ?? null) : null,
+    shadow: def.shadow ?? null,
     pins: new Map(),
     version: 1,
   };
@@ -248,6 +251,7 @@ async function writeChange(
       weights: JSON.stringify(next.weights),
       allocation: JSON.stringify(next.allocation),
       winner: next.winner,
+      shadow: next.shadow ? JSON.stringify(next.shadow) : null,
       version: before.version + 1,
       updated_at: now,
       ...(configHash !== undefined ? { config_hash: configHash } : {}),
@@ -276,8 +280,16 @@ async function writeChange(
 }
 
 /** What the config file says about an experiment, in a stable form. */
-function definitionOf(e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner">) {
-  return { route: e.route, key: e.key, status: e.status, control: e.control, weights: e.weights, winner: e.winner };
+function definitionOf(e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow">) {
+  return {
+    route: e.route,
+    key: e.key,
+    status: e.status,
+    control: e.control,
+    weights: e.weights,
+    winner: e.winner,
+    shadow: e.shadow,
+  };
 }
 
 function configHashOf(def: ReturnType<typeof definitionOf>): string {

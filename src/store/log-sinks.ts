@@ -17,17 +17,17 @@ export interface LogSink {
    * store refused as invalid (left out, never retried); rejects when nothing
    * could be stored.
    */
-  write(entries: LogEntry[]): Promise<BatchResult>;
+  write(entries: LogEntry[], shadows: unknown[][]): Promise<BatchResult>;
   close(): Promise<void>;
 }
 
-function toBatch(entries: LogEntry[]): LogBatch {
+function toBatch(entries: LogEntry[], shadows: unknown[][]): LogBatch {
   // Positional arrays clone far cheaper than objects with 28 named keys each.
   const exposures: unknown[][] = [];
   for (const { exposure: x } of entries) {
     if (x) exposures.push([x.experiment, x.unitKind, x.unitId, x.variant, x.requestId, x.at]);
   }
-  return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn), exposures };
+  return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn), exposures, shadows };
 }
 
 export class InThreadSqliteSink implements LogSink {
@@ -39,8 +39,8 @@ export class InThreadSqliteSink implements LogSink {
     this.#write = sqliteLogWriter(handle);
   }
 
-  async write(entries: LogEntry[]): Promise<BatchResult> {
-    return this.#write(toBatch(entries));
+  async write(entries: LogEntry[], shadows: unknown[][]): Promise<BatchResult> {
+    return this.#write(toBatch(entries, shadows));
   }
 
   async close(): Promise<void> {}
@@ -83,14 +83,14 @@ export class SqliteWorkerSink implements LogSink {
     return worker;
   }
 
-  write(entries: LogEntry[]): Promise<BatchResult> {
+  write(entries: LogEntry[], shadows: unknown[][]): Promise<BatchResult> {
     this.#worker ??= this.#spawn();
     const id = this.#nextId++;
     const worker = this.#worker;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
-      const { rows, turns, exposures } = toBatch(entries);
-      worker.postMessage({ id, rows, turns: JSON.stringify(turns), exposures } satisfies WorkerRequest);
+      const { rows, turns, exposures } = toBatch(entries, shadows);
+      worker.postMessage({ id, rows, turns: JSON.stringify(turns), exposures, shadows } satisfies WorkerRequest);
     });
   }
 

@@ -65,8 +65,13 @@ function stringBytes(v: unknown): number {
   return n;
 }
 
+/** Shadow comparisons held at most while the store is slow; past it the oldest are dropped. */
+export const SHADOW_QUEUE_MAX = 10_000;
+
 export class RequestLogWriter {
   #queue: QueuedEntry[] = [];
+  #shadows: unknown[][] = [];
+  #shadowsDropped = 0;
   #turnBytes = 0;
   #turnsDropped = 0;
   #flushing: Promise<void> | undefined;
@@ -128,6 +133,20 @@ export class RequestLogWriter {
     if (this.#queue.length >= this.opts.batchSize && !this.#flushing) setImmediate(() => void this.flush());
   }
 
+  /** Shadow comparisons left out because too many waited for the store. */
+  get shadowsDropped(): number {
+    return this.#shadowsDropped;
+  }
+
+  /** Queues a shadow comparison (values in SHADOW_COLUMNS order), written with the next batch. */
+  pushShadow(values: unknown[]): void {
+    this.#shadows.push(values);
+    if (this.#shadows.length > SHADOW_QUEUE_MAX) {
+      this.#shadows.shift();
+      this.#shadowsDropped++;
+    }
+  }
+
   /** Drops the oldest queued turns down to three quarters of the budget, so this runs seldom. */
   #shedTurns(): void {
     const target = this.opts.maxTurnBytes * 0.75;
@@ -150,7 +169,7 @@ export class RequestLogWriter {
   /** Writes every queued row; concurrent calls share one flush. */
   flush(): Promise<void> {
     if (this.#flushing) return this.#flushing;
-    if (this.#queue.length === 0) return Promise.resolve();
+    if (this.#queue.length === 0 && this.#shadows.length === 0) return Promise.resolve();
     this.#flushing = this.#drain().finally(() => {
       this.#flushing = undefined;
     });
@@ -158,12 +177,13 @@ export class RequestLogWriter {
   }
 
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
+    while (this.#queue.length > 0 || this.#shadows.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
+      const shadows = this.#shadows.splice(0, this.opts.batchSize);
       const batchBytes = batch.reduce((n, e) => n + e.size, 0);
       this.#turnBytes -= batchBytes;
       try {
-        const { rejected, turnsRejected, error } = await this.sink.write(batch);
+        const { rejected, turnsRejected, error } = await this.sink.write(batch, shadows);
         this.#written += batch.length - rejected;
         if (rejected > 0) {
           this.#rejected += rejected;
@@ -178,6 +198,7 @@ export class RequestLogWriter {
       } catch (e) {
         // Keep the rows for the next flush; the store may be briefly locked or down.
         this.#queue.unshift(...batch);
+        this.#shadows.unshift(...shadows);
         this.#turnBytes += batchBytes;
         this.logger.error({ err: e, queued: this.#queue.length }, "request log write failed; will retry");
         return;
@@ -190,9 +211,10 @@ export class RequestLogWriter {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
-    for (let tries = 0; tries < 5 && this.#queue.length > 0; tries++) {
+    const left = () => this.#queue.length + this.#shadows.length;
+    for (let tries = 0; tries < 5 && left() > 0; tries++) {
       await this.flush();
-      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 200));
+      if (left() > 0) await new Promise((r) => setTimeout(r, 200));
     }
     await this.#flushing;
     await this.sink.close();

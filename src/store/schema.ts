@@ -117,6 +117,8 @@ export interface ExperimentTable {
   /** JSON: core/assignment.ts Allocation. */
   allocation: string;
   winner: string | null;
+  /** JSON: the shadow settings, or null. */
+  shadow: string | null;
   source: "config" | "api";
   config_hash: string | null;
   version: number;
@@ -152,6 +154,48 @@ export interface ExperimentEventTable {
   detail: string;
 }
 
+/** One shadow call compared with the primary answer it shadowed. */
+export interface ShadowResultTable {
+  id: string;
+  request_id: string;
+  experiment: string;
+  tenant: string;
+  created_at: number;
+  primary_variant: string;
+  candidate_variant: string;
+  candidate_backend: string;
+  candidate_model: string;
+  /** 499 when the client left before the primary answer was complete. */
+  primary_status: number;
+  /** 504 on the shadow timeout; 503 when a call was cut short by shutdown. */
+  candidate_status: number;
+  primary_error: string | null;
+  candidate_error: string | null;
+  candidate_error_message: string | null;
+  primary_latency_ms: number;
+  candidate_latency_ms: number;
+  /** Time the shadow call waited for a slot. */
+  queued_ms: number;
+  /** Answers' text, cut at SHADOW_OUTPUT_MAX_CHARS. */
+  primary_output: string | null;
+  candidate_output: string | null;
+  /** Full lengths in characters, before any cut. */
+  primary_length: number | null;
+  candidate_length: number | null;
+  candidate_input_tokens: number | null;
+  candidate_output_tokens: number | null;
+  candidate_cost_usd: number | null;
+  /** ROUGE-L F1 over words, computed by the log writer when both answered. */
+  rouge_l: number | null;
+  /** chrF (n = 6, beta = 2), likewise. */
+  chrf: number | null;
+  judge_status: string | null;
+  judge_model: string | null;
+  judge_winner: string | null;
+  judge_reason: string | null;
+  judge_raw: string | null;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
@@ -162,4 +206,5 @@ export interface Database {
   experiment_pins: ExperimentPinTable;
   experiment_exposures: ExperimentExposureTable;
   experiment_events: ExperimentEventTable;
+  shadow_results: ShadowResultTable;
 }

@@ -13,6 +13,7 @@ export interface WorkerRequest {
   /** LogBatch["turns"] as JSON: one string clones much faster than thousands of small objects. */
   turns: string;
   exposures: LogBatch["exposures"];
+  shadows: LogBatch["shadows"];
 }
 
 /** Not `ok`: nothing was written (the database is down or locked). */
@@ -31,7 +32,7 @@ if (parentPort) {
       port.postMessage({
         id: m.id,
         ok: true,
-        ...write({ rows: m.rows, turns, exposures: m.exposures }),
+        ...write({ rows: m.rows, turns, exposures: m.exposures, shadows: m.shadows }),
       } satisfies WorkerReply);
     } catch (e) {
       port.postMessage({ id: m.id, ok: false, error: (e as Error).message } satisfies WorkerReply);

@@ -7,7 +7,9 @@
  */
 import type BetterSqlite3 from "better-sqlite3";
 import { type ConversationTurn, conversationTitle, messageHash, messageText } from "../core/conversation.js";
+import { chrF, rougeL } from "../core/similarity.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
+import { SHADOW_COLUMNS, shadowIndex } from "./shadow-results.js";
 
 export interface LogBatch {
   /** Each row's values in REQUEST_LOG_COLUMNS order. */
@@ -16,6 +18,8 @@ export interface LogBatch {
   turns: (ConversationTurn | null)[];
   /** Experiment exposures in EXPOSURE_COLUMNS order; a unit already recorded is left as it is. */
   exposures: unknown[][];
+  /** Shadow comparisons in SHADOW_COLUMNS order; their similarity is computed here, off the main thread. */
+  shadows: unknown[][];
 }
 
 export const EXPOSURE_COLUMNS = ["experiment", "unit_kind", "unit_id", "variant", "request_id", "first_at"] as const;
@@ -40,6 +44,11 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
     `INSERT INTO experiment_exposures (${EXPOSURE_COLUMNS.join(", ")}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
   );
 
+  const insertShadow = db.prepare(
+    `INSERT INTO shadow_results (${SHADOW_COLUMNS.join(", ")}) VALUES (${SHADOW_COLUMNS.map(() => "?").join(", ")})`,
+  );
+  const storeShadow = (values: unknown[]) => insertShadow.run(withSimilarity(values));
+
   const writeAll = db.transaction((batch: LogBatch) => {
     for (let i = 0; i < batch.rows.length; i++) {
       insertRow.run(batch.rows[i]);
@@ -47,11 +56,13 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       if (turn) storeTurn(turn);
     }
     for (const e of batch.exposures) insertExposure.run(e);
+    for (const s of batch.shadows) storeShadow(s);
   });
   // Called inside writeEach's transaction, each of these is a savepoint: a failure undoes only itself.
   const insertOne = db.transaction((values: unknown[]) => insertRow.run(values));
   const storeOne = db.transaction((turn: ConversationTurn) => storeTurn(turn));
   const exposeOne = db.transaction((values: unknown[]) => insertExposure.run(values));
+  const shadowOne = db.transaction((values: unknown[]) => storeShadow(values));
   const writeEach = db.transaction((batch: LogBatch): BatchResult => {
     const result: BatchResult = { rejected: 0, turnsRejected: 0 };
     for (let i = 0; i < batch.rows.length; i++) {
@@ -77,6 +88,13 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
         result.error ??= (err as Error).message;
       }
     }
+    for (const s of batch.shadows) {
+      try {
+        shadowOne(s);
+      } catch (err) {
+        result.error ??= (err as Error).message;
+      }
+    }
     return result;
   });
 
@@ -95,6 +113,22 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       }
     }
   };
+}
+
+const PRIMARY_OUTPUT = shadowIndex("primary_output");
+const CANDIDATE_OUTPUT = shadowIndex("candidate_output");
+const ROUGE_L = shadowIndex("rouge_l");
+const CHRF = shadowIndex("chrf");
+
+/** Fills in the lexical similarity of the two answers when both exist. */
+function withSimilarity(values: unknown[]): unknown[] {
+  const primary = values[PRIMARY_OUTPUT];
+  const candidate = values[CANDIDATE_OUTPUT];
+  if (typeof primary !== "string" || typeof candidate !== "string" || values[ROUGE_L] != null) return values;
+  const out = [...values];
+  out[ROUGE_L] = rougeL(primary, candidate).f;
+  out[CHRF] = chrF(primary, candidate);
+  return out;
 }
 
 function refusesAValue(e: unknown): boolean {

@@ -119,18 +119,44 @@ const experimentWeight = z.strictObject({
   weight: z.number().nonnegative(),
 });
 
+const judge = z.strictObject({
+  backend: z.string(),
+  model: z.string().min(1),
+  /** The judge's instructions; a default rubric when absent (core/judge.ts). */
+  rubric: z.string().min(1).optional(),
+  /** Share of shadowed requests judged, 0 to 1. */
+  share: z.number().min(0).max(1).default(1),
+  timeoutMs: ms(60_000),
+});
+
 /**
- * An experiment splitting one route's traffic between its variants. Declared
- * here or created through the admin API; the same schema checks both.
+ * Shadow traffic: a share of the experiment's requests is also sent, in the
+ * background, to these variants; the user only ever gets the primary's answer.
+ */
+export const shadowSchema = z.strictObject({
+  variants: z.array(z.string()).min(1, "name at least one variant to shadow to"),
+  /** Share of requests shadowed, 0 to 1. */
+  share: z.number().min(0).max(1),
+  /** Per shadow call, on top of the backend's own timeouts. */
+  timeoutMs: ms(30_000),
+  judge: judge.optional(),
+});
+
+/**
+ * An experiment splitting one route's traffic between its variants, and
+ * optionally shadowing some of it to others. Declared here or created through
+ * the admin API; the same schema checks both.
  */
 export const experimentSchema = z.strictObject({
   route: z.string(),
   /** Salts the assignment hash; defaults to the experiment's name. */
   key: z.string().min(1).max(256).optional(),
+  /** The split; a single variant (weight > 0) makes a shadow-only experiment. */
   variants: z
     .array(experimentWeight)
-    .min(2, "an experiment needs at least two variants")
+    .min(1, "an experiment needs at least one variant")
     .refine((ws) => ws.some((w) => w.weight > 0), "at least one weight must be positive"),
+  shadow: shadowSchema.optional(),
   /** The variant compared against; defaults to the first. Serves everyone while paused. */
   control: z.string().optional(),
   status: z.enum(EXPERIMENT_STATUSES).default("running"),
@@ -179,6 +205,15 @@ export const configSchema = z
     routes: z.record(name("a route name"), route).default({}),
     tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
     experiments: z.record(name("an experiment name"), experimentSchema).default({}),
+    /** Limits on shadow work across all experiments: it is shed, never queued without bound. */
+    shadow: z
+      .strictObject({
+        maxConcurrency: z.number().int().positive().default(8),
+        maxQueue: z.number().int().min(0).default(64),
+        /** A shadow call never takes more than this share of its backend's maxConcurrency. */
+        maxBackendShare: z.number().gt(0).max(1).default(0.5),
+      })
+      .prefault({}),
   })
   .superRefine((cfg, ctx) => {
     const backends = Object.keys(cfg.backends);
@@ -210,7 +245,7 @@ export const configSchema = z
     const holder = new Map<string, string>();
     for (const [expName, e] of Object.entries(cfg.experiments)) {
       const route = Object.hasOwn(cfg.routes, e.route) ? cfg.routes[e.route] : undefined;
-      for (const p of experimentProblems(e, route))
+      for (const p of experimentProblems(e, route, cfg.backends))
         ctx.addIssue({ code: "custom", ...p, path: ["experiments", expName, ...p.path] });
       if (e.status === "stopped") continue;
       const other = holder.get(e.route);
@@ -244,8 +279,13 @@ export const configSchema = z
 export function experimentProblems(
   e: z.infer<typeof experimentSchema>,
   route: RouteConfig | undefined,
+  backends?: Record<string, unknown>,
 ): { path: (string | number)[]; message: string }[] {
   if (!route) return [{ path: ["route"], message: `unknown route '${e.route}'` }];
+  const judgeBackend = e.shadow?.judge?.backend;
+  if (judgeBackend !== undefined && backends && !Object.hasOwn(backends, judgeBackend)) {
+    return [{ path: ["shadow", "judge", "backend"], message: `unknown backend '${judgeBackend}'` }];
+  }
   const names = route.variants.map((v) => v.name);
   const known = (v: string) => names.includes(v);
   const out: { path: (string | number)[]; message: string }[] = [];
@@ -257,6 +297,12 @@ export function experimentProblems(
       out.push({ path: ["variants", i, "variant"], message: `variant '${w.variant}' listed twice` });
     seen.add(w.variant);
   });
+  if (e.variants.length < 2 && !e.shadow) {
+    out.push({ path: ["variants"], message: "an experiment needs two variants to split between, or a shadow" });
+  }
+  e.shadow?.variants.forEach((v, i) => {
+    if (!known(v)) out.push({ path: ["shadow", "variants", i], message: unknown(v) });
+  });
   for (const field of ["control", "winner"] as const) {
     const v = e[field];
     if (v !== undefined && !seen.has(v))
@@ -267,6 +313,7 @@ export function experimentProblems(
 
 export type Config = z.infer<typeof configSchema>;
 export type ExperimentConfig = Config["experiments"][string];
+export type ShadowConfig = NonNullable<ExperimentConfig["shadow"]>;
 export type BackendConfig = Config["backends"][string];
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];

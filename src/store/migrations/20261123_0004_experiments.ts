@@ -12,6 +12,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("weights", "text", (c) => c.notNull())
     .addColumn("allocation", "text", (c) => c.notNull())
     .addColumn("winner", "varchar(256)")
+    // JSON: the shadow settings, or null.
+    .addColumn("shadow", "text")
     // 'config' when declared in the config file, 'api' when created through the admin API.
     .addColumn("source", "varchar(16)", (c) => c.notNull())
     // The config file's definition last applied, so an unchanged file does not undo API changes.
@@ -57,6 +59,47 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(["experiment", "at"])
     .execute();
 
+  await db.schema
+    .createTable("shadow_results")
+    .addColumn("id", "varchar(64)", (c) => c.primaryKey())
+    .addColumn("request_id", "varchar(64)", (c) => c.notNull())
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("tenant", "varchar(128)", (c) => c.notNull())
+    .addColumn("created_at", "bigint", (c) => c.notNull())
+    .addColumn("primary_variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("candidate_variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("candidate_backend", "varchar(256)", (c) => c.notNull())
+    .addColumn("candidate_model", "varchar(256)", (c) => c.notNull())
+    .addColumn("primary_status", "integer", (c) => c.notNull())
+    .addColumn("candidate_status", "integer", (c) => c.notNull())
+    .addColumn("primary_error", "varchar(128)")
+    .addColumn("candidate_error", "varchar(128)")
+    .addColumn("candidate_error_message", "text")
+    .addColumn("primary_latency_ms", "double precision", (c) => c.notNull())
+    .addColumn("candidate_latency_ms", "double precision", (c) => c.notNull())
+    .addColumn("queued_ms", "double precision", (c) => c.notNull())
+    .addColumn("primary_output", "text")
+    .addColumn("candidate_output", "text")
+    .addColumn("primary_length", "integer")
+    .addColumn("candidate_length", "integer")
+    .addColumn("candidate_input_tokens", "integer")
+    .addColumn("candidate_output_tokens", "integer")
+    .addColumn("candidate_cost_usd", "double precision")
+    .addColumn("rouge_l", "double precision")
+    .addColumn("chrf", "double precision")
+    // ok, unparsed, error or shed; null when no judge ran.
+    .addColumn("judge_status", "varchar(16)")
+    .addColumn("judge_model", "varchar(256)")
+    .addColumn("judge_winner", "varchar(16)")
+    .addColumn("judge_reason", "text")
+    .addColumn("judge_raw", "text")
+    .execute();
+  await db.schema
+    .createIndex("shadow_results_by_experiment")
+    .on("shadow_results")
+    .columns(["experiment", "created_at"])
+    .execute();
+
   await db.schema.alterTable("request_log").addColumn("unit_kind", "varchar(16)").execute();
   await db.schema.alterTable("request_log").addColumn("assigned_by", "varchar(16)").execute();
   await db.schema
@@ -70,6 +113,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex("request_log_experiment_created").execute();
   await db.schema.alterTable("request_log").dropColumn("assigned_by").execute();
   await db.schema.alterTable("request_log").dropColumn("unit_kind").execute();
+  await db.schema.dropTable("shadow_results").execute();
   await db.schema.dropTable("experiment_events").execute();
   await db.schema.dropTable("experiment_exposures").execute();
   await db.schema.dropTable("experiment_pins").execute();
