@@ -222,6 +222,7 @@ describe("assign", () => {
     ]),
     winner: null,
     shadow: null,
+    rollout: null,
     pins: new Map([["pinned-user", "b"]]),
     version: 1,
   };

@@ -6,6 +6,7 @@
 import { type Allocation, movedShare, reallocate, sharesOf, type Weight } from "./assignment.js";
 import type { ShadowConfig } from "./config/schema.js";
 import type { Experiment, ExperimentStatus } from "./experiment.js";
+import { type RolloutDecision, stepWeights } from "./rollout.js";
 
 export class ChangeRefused extends Error {
   override name = "ChangeRefused";
@@ -26,6 +27,9 @@ export function sharePercents(allocation: Allocation): Record<string, number> {
 
 export function changeWeights(exp: Experiment, weights: Weight[]): Change {
   if (exp.status === "stopped") throw new ChangeRefused(`experiment '${exp.name}' is stopped; its weights are final`);
+  if (exp.rollout?.state.outcome === "running") {
+    throw new ChangeRefused(`experiment '${exp.name}' is in a staged rollout: its weights follow the rollout's steps`);
+  }
   const allocation = reallocate(exp.allocation, weights);
   const moved = movedShare(exp.allocation, allocation);
   // A variant no longer listed keeps no pins: its pinned users would be sent to a variant outside the experiment.
@@ -46,6 +50,66 @@ export function changeWeights(exp: Experiment, weights: Weight[]): Change {
 export function changeShadow(exp: Experiment, shadow: ShadowConfig | null): Change {
   if (exp.status === "stopped") throw new ChangeRefused(`experiment '${exp.name}' is stopped`);
   return { next: { ...exp, shadow }, kind: "shadow", detail: { before: exp.shadow, after: shadow } };
+}
+
+/** Applies a rollout decision: the next step, a hold (only its time is noted), or the end. */
+export function applyRolloutDecision(exp: Experiment, d: RolloutDecision, now: number): Change {
+  const rollout = exp.rollout;
+  if (rollout?.state.outcome !== "running" || exp.status !== "running") {
+    throw new ChangeRefused(`experiment '${exp.name}' has no running rollout`);
+  }
+  const { config } = rollout;
+  const detail = {
+    from_step: d.fromStep,
+    share_before: config.steps[d.fromStep],
+    guardrails: d.guardrails,
+    stats: d.stats,
+  };
+  const evaluated = { ...rollout.state, lastEvaluatedAt: now };
+  if (d.action === "hold") {
+    return { next: { ...exp, rollout: { config, state: evaluated } }, kind: "hold", detail };
+  }
+  if (d.action === "rollback") {
+    const weights = stepWeights(config, exp.control, 0).map((w) => ({
+      ...w,
+      weight: w.variant === exp.control ? 100 : 0,
+    }));
+    return {
+      next: {
+        ...exp,
+        status: "stopped",
+        winner: exp.control,
+        weights,
+        allocation: reallocate(exp.allocation, weights),
+        rollout: { config, state: { ...evaluated, outcome: "rolled_back" } },
+      },
+      kind: "rollback",
+      detail: { ...detail, share_after: 0 },
+    };
+  }
+  if (d.completes) {
+    return {
+      next: {
+        ...exp,
+        status: "stopped",
+        winner: config.candidate,
+        rollout: { config, state: { ...evaluated, outcome: "completed" } },
+      },
+      kind: "promote",
+      detail: { ...detail, share_after: 100, completed: true },
+    };
+  }
+  const weights = stepWeights(config, exp.control, d.toStep);
+  return {
+    next: {
+      ...exp,
+      weights,
+      allocation: reallocate(exp.allocation, weights),
+      rollout: { config, state: { ...evaluated, step: d.toStep, stepStartedAt: now } },
+    },
+    kind: "promote",
+    detail: { ...detail, to_step: d.toStep, share_after: config.steps[d.toStep] },
+  };
 }
 
 const TRANSITIONS: Record<"pause" | "resume" | "stop", { from: ExperimentStatus[]; to: ExperimentStatus }> = {

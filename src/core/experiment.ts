@@ -5,6 +5,7 @@
  */
 import { type Allocation, bucketOf, variantAt, type Weight } from "./assignment.js";
 import type { ShadowConfig } from "./config/schema.js";
+import type { Rollout } from "./rollout.js";
 
 export const EXPERIMENT_STATUSES = ["running", "paused", "stopped"] as const;
 /**
@@ -27,6 +28,8 @@ export interface Experiment {
   winner: string | null;
   /** Shadow traffic to other variants, when configured. */
   shadow: ShadowConfig | null;
+  /** A staged rollout driving the weights, when configured. */
+  rollout: Rollout | null;
   /** Users pinned to a variant by an admin. */
   pins: ReadonlyMap<string, string>;
   /** Bumped by every change, so replicas can tell when to reload. */
@@ -55,7 +58,7 @@ export function unitOf(user: string | null, session: string, sessionFromClient: 
  * and belong in an experiment's analysis; the others are recorded so they can
  * be left out of it.
  */
-export type AssignedBy = "hash" | "pin" | "override" | "paused" | "stopped" | "default";
+export type AssignedBy = "hash" | "pin" | "override" | "paused" | "stopped" | "breaker" | "default";
 
 export interface Assignment {
   variant: string;

@@ -7,7 +7,8 @@
  *                                 {shadow: {...} | null}
  *   POST   /:name/pause|resume|stop   stop takes {winner?}: the variant that serves from then on
  *   GET    /:name/pins            PUT /:name/pins/:user {variant}   DELETE /:name/pins/:user
- *   GET    /:name/events          every change, newest first
+ *   POST   /:name/evaluate        evaluate its staged rollout now and apply the decision
+ *   GET    /:name/events          every change and rollout decision, newest first
  *   GET    /:name/shadow?limit=   shadow comparisons: a summary per candidate and the latest rows
  *   GET    /:name/assignment?user=…|session=…   the variant a unit gets now, and why
  * Every change is stored (with its event) before the answer, applies on this
@@ -103,6 +104,7 @@ function present(e: StoredExperiment, exposures?: Record<string, number>) {
       ...(exposures ? { exposed_units: exposures[w.variant] ?? 0 } : {}),
     })),
     shadow: e.shadow,
+    rollout: e.rollout,
     pinned_users: e.pins.size,
     source: e.source,
     version: e.version,
@@ -181,6 +183,16 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
         ? { next: shadowed.next, kind: "weights+shadow", detail: { ...weighted.detail, shadow: shadowed.detail } }
         : shadowed;
     });
+  });
+
+  app.post(`${BASE}/:name/evaluate`, async (req: Named) => {
+    await admin(req);
+    try {
+      const { decision, experiment } = await gw.rollouts.evaluate(req.params.name);
+      return { object: "rollout_decision", ...decision, experiment: present(experiment) };
+    } catch (e) {
+      throw asHttpError(e);
+    }
   });
 
   for (const action of ["pause", "resume", "stop"] as const) {

@@ -17,6 +17,7 @@ import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { RolloutScheduler } from "./rollout-scheduler.js";
 import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
@@ -27,6 +28,7 @@ export class Gateway {
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
+  readonly rollouts: RolloutScheduler;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -49,6 +51,7 @@ export class Gateway {
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
+    this.rollouts = new RolloutScheduler(this, logger);
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
@@ -77,6 +80,7 @@ export class Gateway {
     for (const name of sync.removed)
       logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
     await gw.experiments.start();
+    gw.rollouts.start();
     return gw;
   }
 
@@ -140,6 +144,7 @@ export class Gateway {
   async close(): Promise<void> {
     this.keys.stop();
     this.experiments.stop();
+    this.rollouts.stop();
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
     await this.shadow.close();

@@ -60,6 +60,14 @@ export function resolveRoute(
     // The route was checked against the experiment when it was stored; a config edit since may have removed a variant.
     variant = route.variants.find((x) => x.name === a.variant) ?? (route.variants[0] as VariantConfig);
     assignedBy = variant.name === a.variant ? a.by : "default";
+    // A variant whose breaker is open gets no experiment traffic: its users are served by control meanwhile.
+    if (a.by === "hash" && variant.name !== experiment.control && breakerOpen(gw, variant)) {
+      const control = route.variants.find((x) => x.name === experiment.control);
+      if (control && !breakerOpen(gw, control)) {
+        variant = control;
+        assignedBy = "breaker";
+      }
+    }
   } else {
     variant = route.variants[0] as VariantConfig;
     assignedBy = "default";
@@ -71,4 +79,8 @@ export function resolveRoute(
     params: t.params,
   }));
   return { name: routeName, route, variant, targets, experiment, assignedBy };
+}
+
+function breakerOpen(gw: Gateway, v: VariantConfig): boolean {
+  return gw.backends.get(v.backend)?.breakerState === "open";
 }

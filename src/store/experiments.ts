@@ -12,6 +12,7 @@ import type { ExperimentConfig, ShadowConfig } from "../core/config/schema.js";
 import type { Experiment, ExperimentStatus } from "../core/experiment.js";
 import type { Change } from "../core/experiment-changes.js";
 import { timeOrderedId } from "../core/ids.js";
+import { firstRolloutState, type Rollout, stepWeights } from "../core/rollout.js";
 import { type Db, writeTransaction } from "./db.js";
 import type { ExperimentTable } from "./schema.js";
 
@@ -53,6 +54,7 @@ function fromRow(row: Row, pins: Map<string, string>): StoredExperiment {
     allocation: isValidAllocation(stored) ? stored : initialAllocation(weights),
     winner: row.winner,
     shadow: (row.shadow ? parseJson(row.shadow) : null) as ShadowConfig | null,
+    rollout: (row.rollout ? parseJson(row.rollout) : null) as Rollout | null,
     pins,
     version: row.version,
     source: row.source,
@@ -151,6 +153,7 @@ function rowOf(e: Experiment, source: "config" | "api", configHash: string | nul
     allocation: JSON.stringify(e.allocation),
     winner: e.winner,
     shadow: e.shadow ? JSON.stringify(e.shadow) : null,
+    rollout: e.rollout ? JSON.stringify(e.rollout) : null,
     source,
     config_hash: configHash,
     version: e.version,
@@ -159,16 +162,22 @@ function rowOf(e: Experiment, source: "config" | "api", configHash: string | nul
   };
 }
 
-/** A new experiment from its declared definition, with a first allocation in the declared order. */
-export function experimentFromDefinition(name: string, def: ExperimentConfig): Experiment {
+/**
+ * A new experiment from its declared definition, with a first allocation in the
+ * declared order. With a rollout, the weights are its first step's.
+ */
+export function experimentFromDefinition(name: string, def: ExperimentConfig, now = Date.now()): Experiment {
+  const control = def.control ?? (def.variants[0] as Weight).variant;
+  const weights = def.rollout ? stepWeights(def.rollout, control, 0) : def.variants;
   return {
     name,
     route: def.route,
     key: def.key ?? name,
     status: def.status,
-    control: def.control ?? (def.variants[0] as Weight).variant,
-    weights: def.variants,
-    allocation: initialAllocation(def.variants),
+    control,
+    weights,
+    allocation: initialAllocation(weights),
+    rollout: def.rollout ? { config: def.rollout, state: firstRolloutState(now) } : null,
     winner: def.status === "stopped" ? (def.winner ?? null) : null,
     shadow: def.shadow ?? null,
     pins: new Map(),
@@ -252,6 +261,7 @@ async function writeChange(
       allocation: JSON.stringify(next.allocation),
       winner: next.winner,
       shadow: next.shadow ? JSON.stringify(next.shadow) : null,
+      rollout: next.rollout ? JSON.stringify(next.rollout) : null,
       version: before.version + 1,
       updated_at: now,
       ...(configHash !== undefined ? { config_hash: configHash } : {}),
@@ -280,7 +290,9 @@ async function writeChange(
 }
 
 /** What the config file says about an experiment, in a stable form. */
-function definitionOf(e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow">) {
+function definitionOf(
+  e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow" | "rollout">,
+) {
   return {
     route: e.route,
     key: e.key,
@@ -289,6 +301,7 @@ function definitionOf(e: Pick<Experiment, "route" | "key" | "status" | "control"
     weights: e.weights,
     winner: e.winner,
     shadow: e.shadow,
+    rollout: e.rollout?.config ?? null,
   };
 }
 
@@ -351,9 +364,24 @@ export async function syncConfigExperiments(
         continue;
       }
       const keyChanged = current.key !== wanted.key;
+      // An edited rollout keeps its progress: same step (within the new steps), same history.
+      let { weights, rollout } = wanted;
+      if (wanted.rollout && current.rollout) {
+        const step = Math.min(current.rollout.state.step, wanted.rollout.config.steps.length - 1);
+        rollout = { config: wanted.rollout.config, state: { ...current.rollout.state, step } };
+        weights = stepWeights(rollout.config, wanted.control, step);
+      }
       // A new key reshuffles every unit anyway: start from a fresh allocation.
-      const allocation: Allocation = keyChanged ? wanted.allocation : reallocate(current.allocation, wanted.weights);
-      const next: Experiment = { ...current, ...wanted, allocation, pins: current.pins, version: current.version };
+      const allocation: Allocation = keyChanged ? initialAllocation(weights) : reallocate(current.allocation, weights);
+      const next: Experiment = {
+        ...current,
+        ...wanted,
+        weights,
+        rollout,
+        allocation,
+        pins: current.pins,
+        version: current.version,
+      };
       await writeChange(trx, current, next, now, hash);
       await trx.updateTable("experiments").set({ source: "config" }).where("name", "=", name).execute();
       await addEvent(trx, name, "config", "config", { before: definitionOf(current), after: definitionOf(next) }, now);

@@ -119,6 +119,8 @@ export interface ExperimentTable {
   winner: string | null;
   /** JSON: the shadow settings, or null. */
   shadow: string | null;
+  /** JSON: core/rollout.ts Rollout ({config, state}), or null. */
+  rollout: string | null;
   source: "config" | "api";
   config_hash: string | null;
   version: number;

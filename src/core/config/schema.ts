@@ -143,6 +143,33 @@ export const shadowSchema = z.strictObject({
 });
 
 /**
+ * A staged rollout of one candidate against the experiment's control: the
+ * candidate's share climbs through `steps` while every guardrail holds, and
+ * everyone goes back to control when one fails (core/rollout.ts).
+ */
+export const rolloutSchema = z.strictObject({
+  candidate: z.string(),
+  /** The candidate's share in percent at each step, ascending; the last is 100. */
+  steps: z
+    .array(z.number().gt(0).max(100))
+    .min(1)
+    .refine((xs) => xs.every((x, i) => i === 0 || x > (xs[i - 1] as number)), "steps must be ascending")
+    .refine((xs) => xs[xs.length - 1] === 100, "the last step must be 100"),
+  evaluateEveryMs: ms(60_000),
+  minSamples: z.number().int().positive().default(200),
+  minDurationMs: z.number().int().nonnegative().default(3_600_000),
+  minSuccessRate: z.number().min(0).max(1),
+  maxP95LatencyMs: z.number().positive(),
+  feedback: z
+    .strictObject({
+      metric: z.enum(["thumbs", "stars"]),
+      /** How much worse than control is tolerated: rate points for thumbs, stars for stars. */
+      margin: z.number().nonnegative().default(0.05),
+    })
+    .optional(),
+});
+
+/**
  * An experiment splitting one route's traffic between its variants, and
  * optionally shadowing some of it to others. Declared here or created through
  * the admin API; the same schema checks both.
@@ -157,6 +184,8 @@ export const experimentSchema = z.strictObject({
     .min(1, "an experiment needs at least one variant")
     .refine((ws) => ws.some((w) => w.weight > 0), "at least one weight must be positive"),
   shadow: shadowSchema.optional(),
+  /** With a rollout, the weights follow its steps (the candidate gets the step's share). */
+  rollout: rolloutSchema.optional(),
   /** The variant compared against; defaults to the first. Serves everyone while paused. */
   control: z.string().optional(),
   status: z.enum(EXPERIMENT_STATUSES).default("running"),
@@ -303,6 +332,20 @@ export function experimentProblems(
   e.shadow?.variants.forEach((v, i) => {
     if (!known(v)) out.push({ path: ["shadow", "variants", i], message: unknown(v) });
   });
+  if (e.rollout) {
+    const control = e.control ?? e.variants[0]?.variant;
+    if (!seen.has(e.rollout.candidate)) {
+      out.push({
+        path: ["rollout", "candidate"],
+        message: `'${e.rollout.candidate}' is not one of the experiment's variants (${[...seen].join(", ")})`,
+      });
+    } else if (e.rollout.candidate === control) {
+      out.push({ path: ["rollout", "candidate"], message: "the candidate cannot be the control" });
+    }
+    if (e.variants.length !== 2) {
+      out.push({ path: ["variants"], message: "a rollout needs exactly two variants: the control and the candidate" });
+    }
+  }
   for (const field of ["control", "winner"] as const) {
     const v = e[field];
     if (v !== undefined && !seen.has(v))
@@ -314,6 +357,7 @@ export function experimentProblems(
 export type Config = z.infer<typeof configSchema>;
 export type ExperimentConfig = Config["experiments"][string];
 export type ShadowConfig = NonNullable<ExperimentConfig["shadow"]>;
+export type RolloutConfig = NonNullable<ExperimentConfig["rollout"]>;
 export type BackendConfig = Config["backends"][string];
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];
