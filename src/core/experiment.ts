@@ -58,7 +58,7 @@ export function unitOf(user: string | null, session: string, sessionFromClient: 
  * and belong in an experiment's analysis; the others are recorded so they can
  * be left out of it.
  */
-export type AssignedBy = "hash" | "pin" | "override" | "paused" | "stopped" | "breaker" | "default";
+export type AssignedBy = "hash" | "pin" | "override" | "paused" | "stopped" | "breaker" | "arena" | "default";
 
 export interface Assignment {
   variant: string;

@@ -4,6 +4,7 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { registerArena } from "./arena.js";
 import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
 import { registerDatasets } from "./datasets.js";
@@ -61,6 +62,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   });
 
   registerChat(app, gw);
+  registerArena(app, gw);
   registerConversations(app, gw);
   registerDatasets(app, gw);
   registerExperimentsAdmin(app, gw);
