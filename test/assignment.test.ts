@@ -223,6 +223,7 @@ describe("assign", () => {
     winner: null,
     shadow: null,
     rollout: null,
+    bandit: null,
     pins: new Map([["pinned-user", "b"]]),
     version: 1,
   };

@@ -26,41 +26,50 @@ afterEach(async () => {
   await Promise.all([control.close(), candidate.close()]);
 });
 
-function start(rollout: Record<string, unknown>, candidateBackend: Record<string, unknown> = {}) {
-  return startGateway({
-    auth: { required: false },
-    backends: {
-      claude: { type: "openai", baseUrl: control.url },
-      llama: { type: "openai", baseUrl: candidate.url, retry: { maxRetries: 0 }, ...candidateBackend },
-    },
-    routes: {
-      chat: {
-        variants: [
-          { name: "claude", backend: "claude", model: "claude-haiku" },
-          { name: "llama", backend: "llama", model: "llama-ft" },
-        ],
+function start(
+  rollout: Record<string, unknown>,
+  candidateBackend: Record<string, unknown> = {},
+  dbPath?: string,
+  fallbacks: Record<string, unknown>[] = [],
+) {
+  return startGateway(
+    {
+      auth: { required: false },
+      backends: {
+        claude: { type: "openai", baseUrl: control.url },
+        llama: { type: "openai", baseUrl: candidate.url, retry: { maxRetries: 0 }, ...candidateBackend },
       },
-    },
-    experiments: {
-      "llama-rollout": {
-        route: "chat",
-        variants: [
-          { variant: "claude", weight: 1 },
-          { variant: "llama", weight: 1 },
-        ],
-        rollout: {
-          candidate: "llama",
-          steps: [10, 25, 50, 100],
-          evaluateEveryMs: 3_600_000,
-          minSamples: 30,
-          minDurationMs: 0,
-          minSuccessRate: 0.98,
-          maxP95LatencyMs: 5_000,
-          ...rollout,
+      routes: {
+        chat: {
+          variants: [
+            { name: "claude", backend: "claude", model: "claude-haiku" },
+            { name: "llama", backend: "llama", model: "llama-ft" },
+          ],
+          fallbacks,
+        },
+      },
+      experiments: {
+        "llama-rollout": {
+          route: "chat",
+          variants: [
+            { variant: "claude", weight: 1 },
+            { variant: "llama", weight: 1 },
+          ],
+          rollout: {
+            candidate: "llama",
+            steps: [10, 25, 50, 100],
+            evaluateEveryMs: 3_600_000,
+            minSamples: 30,
+            minDurationMs: 0,
+            minSuccessRate: 0.98,
+            maxP95LatencyMs: 5_000,
+            ...rollout,
+          },
         },
       },
     },
-  });
+    dbPath,
+  );
 }
 
 interface Served {
@@ -179,7 +188,35 @@ describe("a staged rollout", () => {
     expect(new Set(back.map((s) => s.variant))).toEqual(new Set(["claude"]));
     const kinds = (await admin("GET", "/events")).body.data.map((e: any) => e.kind).reverse();
     expect(kinds).toEqual(["create", "hold", "rollback"]);
+    const decisive = (await admin("GET", "/events?kind=promote,rollback")).body.data;
+    expect(decisive.map((e: any) => e.kind)).toEqual(["rollback"]);
     expect((await admin("POST", "/evaluate")).status).toBe(409);
+
+    // Editing the rolled-back rollout's declaration does not set it running again.
+    const { dbPath } = gw;
+    await gw.shutdown();
+    gw = await start({ minSamples: 50 }, {}, dbPath);
+    const after = (await admin("GET", "")).body;
+    expect(after).toMatchObject({
+      status: "stopped",
+      winner: "claude",
+      rollout: { state: { outcome: "rolled_back" } },
+    });
+    expect(after.rollout.config.minSamples).toBe(50);
+    expect((await chatAs("after-edit")).variant).toBe("claude");
+  });
+
+  it("counts an answer from a route fallback as the candidate failing", async () => {
+    candidate.fallback = { kind: "status", status: 503 };
+    gw = await start({}, { breaker: { failureThreshold: 1000 } }, undefined, [
+      { backend: "claude", model: "claude-haiku" },
+    ]);
+    const served = await trafficUntilCandidate(30);
+    // Every user got an answer: the candidate's users from the fallback.
+    expect(served.every((s) => s.status === 200)).toBe(true);
+    const d = (await admin("POST", "/evaluate")).body;
+    expect(d.action).toBe("rollback");
+    expect(guardrail(d, "success_rate")).toMatchObject({ status: "fail", value: 0 });
   });
 
   it("rolls back a candidate whose users like it less than control's", async () => {

@@ -4,6 +4,7 @@
  * stored with the change's event, or a refusal saying why it cannot be made.
  */
 import { type Allocation, movedShare, reallocate, sharesOf, type Weight } from "./assignment.js";
+import type { ArmReward, BanditShare } from "./bandit.js";
 import type { ShadowConfig } from "./config/schema.js";
 import type { Experiment, ExperimentStatus } from "./experiment.js";
 import { type RolloutDecision, stepWeights } from "./rollout.js";
@@ -29,6 +30,9 @@ export function changeWeights(exp: Experiment, weights: Weight[]): Change {
   if (exp.status === "stopped") throw new ChangeRefused(`experiment '${exp.name}' is stopped; its weights are final`);
   if (exp.rollout?.state.outcome === "running") {
     throw new ChangeRefused(`experiment '${exp.name}' is in a staged rollout: its weights follow the rollout's steps`);
+  }
+  if (exp.bandit) {
+    throw new ChangeRefused(`experiment '${exp.name}' is run by a bandit: its weights follow the rewards`);
   }
   const allocation = reallocate(exp.allocation, weights);
   const moved = movedShare(exp.allocation, allocation);
@@ -109,6 +113,26 @@ export function applyRolloutDecision(exp: Experiment, d: RolloutDecision, now: n
     },
     kind: "promote",
     detail: { ...detail, to_step: d.toStep, share_after: config.steps[d.toStep] },
+  };
+}
+
+/** New weights from the bandit (only the users the change requires move). */
+export function applyBanditShares(exp: Experiment, shares: BanditShare[], rewards: ArmReward[], now: number): Change {
+  if (!exp.bandit || exp.status !== "running")
+    throw new ChangeRefused(`experiment '${exp.name}' has no running bandit`);
+  const weights = shares.map(({ variant, weight }) => ({ variant, weight }));
+  const allocation = reallocate(exp.allocation, weights);
+  return {
+    next: { ...exp, weights, allocation, bandit: { config: exp.bandit.config, state: { lastUpdatedAt: now } } },
+    kind: "bandit",
+    detail: {
+      reward: exp.bandit.config.reward,
+      rewards,
+      probability_best: Object.fromEntries(shares.map((s) => [s.variant, s.probabilityBest])),
+      before: sharePercents(exp.allocation),
+      after: sharePercents(allocation),
+      moved_share: movedShare(exp.allocation, allocation),
+    },
   };
 }
 

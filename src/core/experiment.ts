@@ -4,14 +4,15 @@
  * with the experiment, the unit with the request.
  */
 import { type Allocation, bucketOf, variantAt, type Weight } from "./assignment.js";
-import type { ShadowConfig } from "./config/schema.js";
+import type { BanditConfig, ShadowConfig } from "./config/schema.js";
 import type { Rollout } from "./rollout.js";
 
 export const EXPERIMENT_STATUSES = ["running", "paused", "stopped"] as const;
 /**
  * running: units are split by the allocation. paused: everyone gets control and
- * no exposure is recorded. stopped: final; everyone gets the winner (control
- * unless one was named) until another experiment takes the route.
+ * no exposure is recorded. stopped: final; with a winner named, everyone gets
+ * the winner until another experiment takes the route; without one, the route
+ * goes back to its first variant.
  */
 export type ExperimentStatus = (typeof EXPERIMENT_STATUSES)[number];
 
@@ -30,6 +31,8 @@ export interface Experiment {
   shadow: ShadowConfig | null;
   /** A staged rollout driving the weights, when configured. */
   rollout: Rollout | null;
+  /** A Thompson-sampling bandit driving the weights, when configured. */
+  bandit: { config: BanditConfig; state: { lastUpdatedAt: number | null } } | null;
   /** Users pinned to a variant by an admin. */
   pins: ReadonlyMap<string, string>;
   /** Bumped by every change, so replicas can tell when to reload. */

@@ -7,8 +7,8 @@
  *                                 {shadow: {...} | null}
  *   POST   /:name/pause|resume|stop   stop takes {winner?}: the variant that serves from then on
  *   GET    /:name/pins            PUT /:name/pins/:user {variant}   DELETE /:name/pins/:user
- *   POST   /:name/evaluate        evaluate its staged rollout now and apply the decision
- *   GET    /:name/events          every change and rollout decision, newest first
+ *   POST   /:name/evaluate        evaluate its staged rollout (or bandit) now and apply the decision
+ *   GET    /:name/events?kind=&limit=   every change and decision, newest first (kind: a comma list)
  *   GET    /:name/shadow?limit=   shadow comparisons: a summary per candidate and the latest rows
  *   GET    /:name/assignment?user=…|session=…   the variant a unit gets now, and why
  * Every change is stored (with its event) before the answer, applies on this
@@ -105,6 +105,7 @@ function present(e: StoredExperiment, exposures?: Record<string, number>) {
     })),
     shadow: e.shadow,
     rollout: e.rollout,
+    bandit: e.bandit,
     pinned_users: e.pins.size,
     source: e.source,
     version: e.version,
@@ -188,8 +189,9 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   app.post(`${BASE}/:name/evaluate`, async (req: Named) => {
     await admin(req);
     try {
-      const { decision, experiment } = await gw.rollouts.evaluate(req.params.name);
-      return { object: "rollout_decision", ...decision, experiment: present(experiment) };
+      const { kind, detail, decision, experiment } = await gw.scheduler.evaluate(req.params.name);
+      if (decision) return { object: "rollout_decision", ...decision, experiment: present(experiment) };
+      return { object: "bandit_update", kind, ...detail, experiment: present(experiment) };
     } catch (e) {
       throw asHttpError(e);
     }
@@ -241,12 +243,19 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
     },
   );
 
-  app.get(`${BASE}/:name/events`, async (req: Named) => {
-    await admin(req);
-    await gw.experiments.refresh();
-    known(req.params.name);
-    return { object: "list", data: await listEvents(gw.db, req.params.name) };
-  });
+  app.get(
+    `${BASE}/:name/events`,
+    async (req: FastifyRequest<{ Params: { name: string }; Querystring: { limit?: string; kind?: string } }>) => {
+      await admin(req);
+      await gw.experiments.refresh();
+      known(req.params.name);
+      const limit = req.query.limit === undefined ? 200 : Number(req.query.limit);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
+        throw errors.invalidQuery("limit", "a whole number from 1 to 5000");
+      const kinds = req.query.kind?.split(",").filter((k) => k !== "");
+      return { object: "list", data: await listEvents(gw.db, req.params.name, limit, kinds) };
+    },
+  );
 
   app.get(
     `${BASE}/:name/assignment`,

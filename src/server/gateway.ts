@@ -16,8 +16,8 @@ import { openLogSink } from "../store/log-sinks.js";
 import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
+import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
-import { RolloutScheduler } from "./rollout-scheduler.js";
 import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
@@ -28,7 +28,7 @@ export class Gateway {
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
-  readonly rollouts: RolloutScheduler;
+  readonly scheduler: ExperimentScheduler;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -51,7 +51,7 @@ export class Gateway {
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
-    this.rollouts = new RolloutScheduler(this, logger);
+    this.scheduler = new ExperimentScheduler(this, logger);
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
@@ -80,7 +80,7 @@ export class Gateway {
     for (const name of sync.removed)
       logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
     await gw.experiments.start();
-    gw.rollouts.start();
+    gw.scheduler.start();
     return gw;
   }
 
@@ -144,7 +144,7 @@ export class Gateway {
   async close(): Promise<void> {
     this.keys.stop();
     this.experiments.stop();
-    this.rollouts.stop();
+    this.scheduler.stop();
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
     await this.shadow.close();

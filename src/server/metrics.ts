@@ -95,7 +95,7 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     }),
     experimentAssignments: new Counter({
       name: "switchyard_experiment_assignments_total",
-      help: "Requests on a route in an experiment, by variant and how it was chosen (hash, pin, override, paused, stopped)",
+      help: "Requests on a route in an experiment, by variant and how it was chosen (hash, pin, override, paused, stopped, breaker, default)",
       labelNames: ["experiment", "variant", "assigned_by"],
       registers: [registry],
     }),

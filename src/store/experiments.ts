@@ -55,6 +55,7 @@ function fromRow(row: Row, pins: Map<string, string>): StoredExperiment {
     winner: row.winner,
     shadow: (row.shadow ? parseJson(row.shadow) : null) as ShadowConfig | null,
     rollout: (row.rollout ? parseJson(row.rollout) : null) as Rollout | null,
+    bandit: (row.bandit ? parseJson(row.bandit) : null) as Experiment["bandit"],
     pins,
     version: row.version,
     source: row.source,
@@ -154,6 +155,7 @@ function rowOf(e: Experiment, source: "config" | "api", configHash: string | nul
     winner: e.winner,
     shadow: e.shadow ? JSON.stringify(e.shadow) : null,
     rollout: e.rollout ? JSON.stringify(e.rollout) : null,
+    bandit: e.bandit ? JSON.stringify(e.bandit) : null,
     source,
     config_hash: configHash,
     version: e.version,
@@ -178,6 +180,7 @@ export function experimentFromDefinition(name: string, def: ExperimentConfig, no
     weights,
     allocation: initialAllocation(weights),
     rollout: def.rollout ? { config: def.rollout, state: firstRolloutState(now) } : null,
+    bandit: def.bandit ? { config: def.bandit, state: { lastUpdatedAt: null } } : null,
     winner: def.status === "stopped" ? (def.winner ?? null) : null,
     shadow: def.shadow ?? null,
     pins: new Map(),
@@ -262,6 +265,7 @@ async function writeChange(
       winner: next.winner,
       shadow: next.shadow ? JSON.stringify(next.shadow) : null,
       rollout: next.rollout ? JSON.stringify(next.rollout) : null,
+      bandit: next.bandit ? JSON.stringify(next.bandit) : null,
       version: before.version + 1,
       updated_at: now,
       ...(configHash !== undefined ? { config_hash: configHash } : {}),
@@ -291,7 +295,7 @@ async function writeChange(
 
 /** What the config file says about an experiment, in a stable form. */
 function definitionOf(
-  e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow" | "rollout">,
+  e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow" | "rollout" | "bandit">,
 ) {
   return {
     route: e.route,
@@ -302,6 +306,7 @@ function definitionOf(
     winner: e.winner,
     shadow: e.shadow,
     rollout: e.rollout?.config ?? null,
+    bandit: e.bandit?.config ?? null,
   };
 }
 
@@ -336,7 +341,8 @@ export async function syncConfigExperiments(
       const hash = configHashOf(definitionOf(wanted));
       const current = await loadExperiment(trx, name);
       if (current && current.source === "config" && (await storedHash(trx, name)) === hash) continue;
-      if (wanted.status !== "stopped") {
+      const finishedRollout = current?.rollout && current.rollout.state.outcome !== "running" && wanted.rollout;
+      if (wanted.status !== "stopped" && !finishedRollout) {
         const holder = await routeHolder(trx, wanted.route, name);
         if (holder) {
           const other = await loadExperiment(trx, holder);
@@ -365,7 +371,34 @@ export async function syncConfigExperiments(
       }
       const keyChanged = current.key !== wanted.key;
       // An edited rollout keeps its progress: same step (within the new steps), same history.
-      let { weights, rollout } = wanted;
+      let { weights, rollout, bandit } = wanted;
+      // A finished rollout stays finished: an edit of its declaration must not set it running
+      // again with no rollout to guard it. Retrying is a new experiment.
+      if (finishedRollout && current.rollout && wanted.rollout) {
+        const kept: Experiment = {
+          ...current,
+          rollout: { config: wanted.rollout.config, state: current.rollout.state },
+          version: current.version,
+        };
+        await writeChange(trx, current, kept, now, hash);
+        await addEvent(
+          trx,
+          name,
+          "config",
+          "config",
+          {
+            note: `the rollout ${current.rollout.state.outcome.replace("_", " ")}; the edit is stored, the experiment stays stopped (start a new experiment to roll out again)`,
+          },
+          now,
+        );
+        report.updated.push(name);
+        continue;
+      }
+      // A bandit keeps what it learned: its current weights, if the variants are the same.
+      if (wanted.bandit && current.bandit && sameVariants(current.weights, wanted.weights)) {
+        bandit = { config: wanted.bandit.config, state: current.bandit.state };
+        weights = current.weights;
+      }
       if (wanted.rollout && current.rollout) {
         const step = Math.min(current.rollout.state.step, wanted.rollout.config.steps.length - 1);
         rollout = { config: wanted.rollout.config, state: { ...current.rollout.state, step } };
@@ -378,6 +411,7 @@ export async function syncConfigExperiments(
         ...wanted,
         weights,
         rollout,
+        bandit,
         allocation,
         pins: current.pins,
         version: current.version,
@@ -409,20 +443,20 @@ export async function syncConfigExperiments(
   return report;
 }
 
+function sameVariants(a: Weight[], b: Weight[]): boolean {
+  return a.length === b.length && a.every((w, i) => w.variant === b[i]?.variant);
+}
+
 async function storedHash(trx: Db, name: string): Promise<string | null> {
   const r = await trx.selectFrom("experiments").select("config_hash").where("name", "=", name).executeTakeFirst();
   return r?.config_hash ?? null;
 }
 
-export async function listEvents(db: Db, name: string, limit = 200): Promise<ExperimentEvent[]> {
-  const rows = await db
-    .selectFrom("experiment_events")
-    .selectAll()
-    .where("experiment", "=", name)
-    .orderBy("at", "desc")
-    .orderBy("id", "desc")
-    .limit(limit)
-    .execute();
+/** The newest events first; `kinds` keeps only those (e.g. promote and rollback without the holds). */
+export async function listEvents(db: Db, name: string, limit = 200, kinds?: string[]): Promise<ExperimentEvent[]> {
+  let q = db.selectFrom("experiment_events").selectAll().where("experiment", "=", name);
+  if (kinds && kinds.length > 0) q = q.where("kind", "in", kinds);
+  const rows = await q.orderBy("at", "desc").orderBy("id", "desc").limit(limit).execute();
   return rows.map((r) => ({
     id: r.id,
     at: r.at,

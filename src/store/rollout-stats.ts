@@ -1,8 +1,10 @@
 /**
  * What a rollout step's guardrails are evaluated on, aggregated by the
  * database: per arm, the step's hash-assigned requests (client cancellations
- * left out), their successes, the nearest-rank p95 latency of the successful
- * ones, and the thumbs and stars given to them.
+ * left out), their successes (status 200, no error, and answered by the
+ * variant itself: an answer from a route fallback means the variant failed),
+ * the nearest-rank p95 latency of the successful ones, and the thumbs and
+ * stars given to them.
  */
 import { sql } from "kysely";
 import type { ArmStats, StepStats } from "../core/rollout.js";
@@ -26,7 +28,9 @@ async function armStats(db: Db, experiment: string, since: number, variant: stri
   const counts = await inStep(db, experiment, since, variant)
     .select((eb) => [
       eb.fn.countAll<number>().as("n"),
-      sql<number>`coalesce(sum(case when status = 200 and error_code is null then 1 else 0 end), 0)`.as("ok"),
+      sql<number>`coalesce(sum(case when status = 200 and error_code is null and fallback_used = 0 then 1 else 0 end), 0)`.as(
+        "ok",
+      ),
     ])
     .executeTakeFirstOrThrow();
   const successes = Number(counts.ok);
@@ -36,6 +40,7 @@ async function armStats(db: Db, experiment: string, since: number, variant: stri
       .select("latency_ms")
       .where("status", "=", 200)
       .where("error_code", "is", null)
+      .where("fallback_used", "=", 0)
       .orderBy("latency_ms")
       .limit(1)
       .offset(nearestRankIndex(successes, 0.95))

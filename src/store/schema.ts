@@ -40,7 +40,7 @@ export interface RequestLogTable {
   cache_hit: Generated<number>;
   /** user, session or request: what the experiment assigned by (core/experiment.ts). */
   unit_kind: string | null;
-  /** How the variant was chosen: hash, pin, override, paused, stopped or default. */
+  /** How the variant was chosen: hash, pin, override, paused, stopped, breaker, arena or default. */
   assigned_by: string | null;
 }
 
@@ -121,6 +121,8 @@ export interface ExperimentTable {
   shadow: string | null;
   /** JSON: core/rollout.ts Rollout ({config, state}), or null. */
   rollout: string | null;
+  /** JSON: {config, state} of a Thompson-sampling bandit, or null. */
+  bandit: string | null;
   source: "config" | "api";
   config_hash: string | null;
   version: number;

@@ -170,6 +170,18 @@ export const rolloutSchema = z.strictObject({
 });
 
 /**
+ * A Thompson-sampling bandit: the split follows each variant's chance of being
+ * the best on a binary reward, with a floor per variant (core/bandit.ts).
+ */
+export const banditSchema = z.strictObject({
+  /** success: status 200 with no error; thumbs: thumbs-up among thumbs given. */
+  reward: z.enum(["success", "thumbs"]),
+  /** Every variant keeps at least this share, 0 to 0.5. */
+  minShare: z.number().min(0).max(0.5).default(0.05),
+  updateEveryMs: ms(60_000),
+});
+
+/**
  * An experiment splitting one route's traffic between its variants, and
  * optionally shadowing some of it to others. Declared here or created through
  * the admin API; the same schema checks both.
@@ -186,6 +198,8 @@ export const experimentSchema = z.strictObject({
   shadow: shadowSchema.optional(),
   /** With a rollout, the weights follow its steps (the candidate gets the step's share). */
   rollout: rolloutSchema.optional(),
+  /** With a bandit, the weights follow the rewards (the declared ones are the start). */
+  bandit: banditSchema.optional(),
   /** The variant compared against; defaults to the first. Serves everyone while paused. */
   control: z.string().optional(),
   status: z.enum(EXPERIMENT_STATUSES).default("running"),
@@ -332,6 +346,18 @@ export function experimentProblems(
   e.shadow?.variants.forEach((v, i) => {
     if (!known(v)) out.push({ path: ["shadow", "variants", i], message: unknown(v) });
   });
+  if (e.bandit && e.rollout) {
+    out.push({
+      path: ["bandit"],
+      message: "an experiment has either a rollout or a bandit driving its weights, not both",
+    });
+  }
+  if (e.bandit && e.bandit.minShare * e.variants.length > 1) {
+    out.push({
+      path: ["bandit", "minShare"],
+      message: `${e.bandit.minShare} for each of ${e.variants.length} variants is more than the whole`,
+    });
+  }
   if (e.rollout) {
     const control = e.control ?? e.variants[0]?.variant;
     if (!seen.has(e.rollout.candidate)) {
@@ -358,6 +384,7 @@ export type Config = z.infer<typeof configSchema>;
 export type ExperimentConfig = Config["experiments"][string];
 export type ShadowConfig = NonNullable<ExperimentConfig["shadow"]>;
 export type RolloutConfig = NonNullable<ExperimentConfig["rollout"]>;
+export type BanditConfig = NonNullable<ExperimentConfig["bandit"]>;
 export type BackendConfig = Config["backends"][string];
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];
