@@ -194,8 +194,15 @@ export const errors = {
   ),
   upstreamTimeout: defineWith(
     { code: "SY_ERR_UPSTREAM_TIMEOUT", status: 504, type: "timeout_error", retryable: true },
-    (backend: string, which: "connect" | "first byte" | "total" | "shadow" | "judge", ms: number) =>
+    (backend: string, which: "connect" | "first byte" | "total", ms: number) =>
       `Backend '${backend}' exceeded its ${which} timeout of ${ms} ms`,
+  ),
+  shadowTimeout: define(
+    // Not retryable: a shadow call cut by its own deadline is no fault of the backend's,
+    // so it neither retries nor counts towards the backend's breaker.
+    { code: "SY_ERR_SHADOW_TIMEOUT", status: 504, type: "timeout_error" },
+    (backend: string, which: "shadow" | "judge", ms: number) =>
+      `The ${which} call to backend '${backend}' exceeded its ${which} timeout of ${ms} ms`,
   ),
   upstreamProtocol: defineWith(
     { code: "SY_ERR_UPSTREAM_PROTOCOL", status: 502, type: "api_error", retryable: true },

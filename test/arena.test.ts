@@ -4,6 +4,7 @@
  * API, joins the two request ids and comes out of the DPO export.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "../src/store/keys.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { startGateway, type TestGateway } from "./helpers.js";
 
@@ -118,5 +119,49 @@ describe("the arena", () => {
     expect(r.status).toBe(200);
     const statuses = r.body.answers.map((a: any) => a.status).sort();
     expect(statuses).toEqual([200, 400]);
+  });
+});
+
+describe("the arena for an app key", () => {
+  it("stays blind after the vote and in errors: no variant, backend or model is shown", async () => {
+    const blindGw = await startGateway({
+      backends: {
+        one: { type: "openai", baseUrl: claude.url },
+        two: { type: "openai", baseUrl: llama.url },
+      },
+      routes: {
+        chat: {
+          variants: [
+            { name: "claude", backend: "one", model: "m1" },
+            { name: "llama", backend: "two", model: "m2" },
+          ],
+        },
+      },
+    });
+    try {
+      const key = (await createKey(blindGw.gateway.db, { tenant: "default", role: "app" })).key;
+      await blindGw.gateway.keys.refresh();
+      const send = async (path: string, body: unknown) => {
+        const res = await fetch(`${blindGw.url}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+          body: JSON.stringify(body),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, any> };
+      };
+      llama.script = [{ kind: "status", status: 500 }];
+      claude.script = [{ kind: "status", status: 500 }];
+      const failing = await send("/v1/arena", question);
+      for (const secret of ["'one'", "'two'", "m1", "m2"]) expect(JSON.stringify(failing.body)).not.toContain(secret);
+
+      const r = await send("/v1/arena", question);
+      expect(r.status).toBe(200);
+      const vote = { ...r.body.vote.body, value: { ...r.body.vote.body.value, pick: "tie" } };
+      const saved = await send("/v1/feedback", vote);
+      expect(saved.status).toBe(201);
+      expect(saved.body.request).toMatchObject({ variant: null, backend: null, model: null });
+    } finally {
+      await blindGw.shutdown();
+    }
   });
 });

@@ -160,6 +160,10 @@ describe("the config file", () => {
         "config:config",
         "stop:config",
       ]);
+
+      // Declared again, unchanged from before its removal: applied again, running.
+      expect((await syncConfigExperiments(db, declared([30, 70]))).updated).toEqual(["swap"]);
+      expect((await loadExperiment(db, "swap"))?.status).toBe("running");
     } finally {
       await db.destroy();
     }

@@ -171,6 +171,8 @@ describe("a config-declared A/B split", () => {
 describe("the admin API", () => {
   it("refuses app keys, unknown experiments and malformed bodies precisely", async () => {
     expect((await call("GET", "", undefined, app)).status).toBe(403);
+    // Checked before the body: an app key learns nothing about what a valid change looks like.
+    expect((await call("PATCH", "/llama-vs-claude", { nonsense: true }, app)).status).toBe(403);
     const missing = await call("POST", "/nope/pause");
     expect(missing.status).toBe(404);
     expect(missing.body.error.code).toBe("SY_ERR_EXPERIMENT_UNKNOWN");
@@ -183,7 +185,8 @@ describe("the admin API", () => {
         { variant: "gpt", weight: 1 },
       ],
     });
-    expect(unknownVariant.status).toBe(409);
+    expect(unknownVariant.status).toBe(400);
+    expect(unknownVariant.body.error.param).toBe("variants.1.variant");
     expect(unknownVariant.body.error.message).toContain("unknown variant 'gpt'");
   });
 
@@ -232,7 +235,9 @@ describe("the admin API", () => {
     expect(pinned.status).toBe(200);
     expect((await chat({ user })).variant).toBe("claude");
     expect((await call("GET", "/llama-vs-claude/pins")).body.data).toEqual([{ user, variant: "claude" }]);
-    expect((await call("PUT", `/llama-vs-claude/pins/${user}`, { variant: "mistral" })).status).toBe(409);
+    const badPin = await call("PUT", `/llama-vs-claude/pins/${user}`, { variant: "mistral" });
+    expect(badPin.status).toBe(400);
+    expect(badPin.body.error.param).toBe("variant");
 
     expect((await call("POST", "/llama-vs-claude/pause")).body.status).toBe("paused");
     const paused = await Promise.all(["p1", "p2", "p3", "p4"].map((u) => chat({ user: u })));
@@ -245,7 +250,8 @@ describe("the admin API", () => {
     expect((await call("DELETE", `/llama-vs-claude/pins/${user}`)).status).toBe(409);
 
     const badWinner = await call("POST", "/llama-vs-claude/stop", { winner: "mistral" });
-    expect(badWinner.status).toBe(409);
+    expect(badWinner.status).toBe(400);
+    expect(badWinner.body.error.param).toBe("winner");
     const stopped = await call("POST", "/llama-vs-claude/stop", { winner: "llama" });
     expect(stopped.body).toMatchObject({ status: "stopped", winner: "llama" });
     const after = await Promise.all(["s1", "s2", "s3"].map((u) => chat({ user: u })));

@@ -28,12 +28,16 @@ afterEach(async () => {
   await Promise.all([primary.close(), candidate.close(), judge.close()]);
 });
 
-function start(shadow: Record<string, unknown>, limits: Record<string, unknown> = {}) {
+function start(
+  shadow: Record<string, unknown>,
+  limits: Record<string, unknown> = {},
+  cand: Record<string, unknown> = {},
+) {
   return startGateway({
     auth: { required: false },
     backends: {
       main: { type: "openai", baseUrl: primary.url },
-      cand: { type: "openai", baseUrl: candidate.url, retry: { maxRetries: 0 } },
+      cand: { type: "openai", baseUrl: candidate.url, retry: { maxRetries: 0 }, ...cand },
       judge: { type: "openai", baseUrl: judge.url },
     },
     routes: {
@@ -159,7 +163,7 @@ describe("shadow comparisons", () => {
 
   it("never hold the user's answer for a hanging candidate, and record its timeout", async () => {
     candidate.fallback = { kind: "hang" };
-    gw = await start({ timeoutMs: 1500 });
+    gw = await start({ timeoutMs: 1500 }, {}, { breaker: { failureThreshold: 2 } });
     const answered = await Promise.all([chat("h1"), chat("h2", true), chat("h3")]);
     for (const r of answered) expect(r.status).toBe(200);
     // The answers are all in while every candidate call is still open.
@@ -174,7 +178,7 @@ describe("shadow comparisons", () => {
       expect(row).toMatchObject({
         primary_status: 200,
         candidate_status: 504,
-        candidate_error: "SY_ERR_UPSTREAM_TIMEOUT",
+        candidate_error: "SY_ERR_SHADOW_TIMEOUT",
         candidate_output: null,
         rouge_l: null,
         judge_status: null,
@@ -183,6 +187,11 @@ describe("shadow comparisons", () => {
     }
     // The hung connections were closed by the timeout, not left open.
     await eventually(() => expect(candidate.requests.every((r) => r.cutAt !== undefined)).toBe(true));
+    // Our own deadline is no fault of the backend's: three of them leave its breaker closed.
+    expect(await metric('switchyard_breaker_state{backend="cand"}')).toMatch(/ 0$/);
+    expect(
+      await metric('switchyard_shadow_calls_total{experiment="llama-shadow",variant="llama",outcome="timeout"}'),
+    ).toMatch(/ 3$/);
   });
 
   it("shed work past the concurrency and queue bounds, counting it", async () => {
@@ -202,7 +211,19 @@ describe("shadow comparisons", () => {
     expect(await metric("switchyard_shadow_queued ")).toBe("switchyard_shadow_queued 0");
   });
 
-  it("are cut by a shutdown and still recorded", async () => {
+  it("leave a shared backend's capacity to the users' calls", async () => {
+    candidate.fallback = { kind: "ok", content: "slow", delayMs: 300 };
+    // Shadow calls may start only while the candidate backend has fewer than 2 × 0.5 = 1 call in flight.
+    gw = await start({}, {}, { maxConcurrency: 2 });
+    const answered = await Promise.all(Array.from({ length: 5 }, (_, i) => chat(`busy-${i}`)));
+    for (const r of answered) expect(r.status).toBe(200);
+    await eventually(async () => expect(await results()).toHaveLength(1), 10_000);
+    expect(await metric('switchyard_shadow_shed_total{experiment="llama-shadow",reason="backend_busy"}')).toMatch(
+      / 4$/,
+    );
+  });
+
+  it("are cut by a shutdown, and a cut call is not stored as a candidate failure", async () => {
     candidate.fallback = { kind: "hang" };
     gw = await start({});
     expect((await chat("bye")).status).toBe(200);
@@ -212,14 +233,10 @@ describe("shadow comparisons", () => {
     gw = undefined;
     const db = openDatabase(dbPath);
     try {
-      const rows = await db.selectFrom("shadow_results").selectAll().execute();
-      expect(rows).toEqual([
-        expect.objectContaining({
-          primary_status: 200,
-          candidate_status: 503,
-          candidate_error: "SY_ERR_SERVER_SHUTTING_DOWN",
-        }),
-      ]);
+      expect(await db.selectFrom("shadow_results").selectAll().execute()).toEqual([]);
+      // The request itself was logged, and the hung call was closed rather than left open.
+      expect(await db.selectFrom("request_log").select("status").execute()).toEqual([{ status: 200 }]);
+      expect(candidate.requests[0]?.cutAt).toBeDefined();
     } finally {
       await db.destroy();
     }
@@ -247,7 +264,7 @@ describe("shadow comparisons", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ shadow: { variants: ["gpt"], share: 1 } }),
     });
-    expect(bad.status).toBe(409);
+    expect(bad.status).toBe(400);
     expect((await bad.json()).error.message).toContain("unknown variant 'gpt'");
   });
 });

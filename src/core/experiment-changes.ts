@@ -9,8 +9,20 @@ import type { ShadowConfig } from "./config/schema.js";
 import type { Experiment, ExperimentStatus } from "./experiment.js";
 import { type RolloutDecision, stepWeights } from "./rollout.js";
 
+/** The change is not possible in the experiment's current state. */
 export class ChangeRefused extends Error {
   override name = "ChangeRefused";
+}
+
+/** The change names something that does not exist (a bad input rather than a bad moment). */
+export class ChangeInvalid extends ChangeRefused {
+  override name = "ChangeInvalid";
+  constructor(
+    readonly path: string,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 export interface Change {
@@ -148,7 +160,8 @@ export function changeStatus(exp: Experiment, action: keyof typeof TRANSITIONS, 
     throw new ChangeRefused(`cannot ${action} experiment '${exp.name}': it is ${exp.status}`);
   }
   if (winner !== undefined && !exp.weights.some((w) => w.variant === winner)) {
-    throw new ChangeRefused(
+    throw new ChangeInvalid(
+      "winner",
       `'${winner}' is not one of the experiment's variants (${exp.weights.map((w) => w.variant).join(", ")})`,
     );
   }
@@ -161,7 +174,8 @@ export function changeStatus(exp: Experiment, action: keyof typeof TRANSITIONS, 
 
 export function changePin(exp: Experiment, user: string, variant: string | null): Change {
   if (variant !== null && !exp.weights.some((w) => w.variant === variant)) {
-    throw new ChangeRefused(
+    throw new ChangeInvalid(
+      "variant",
       `'${variant}' is not one of the experiment's variants (${exp.weights.map((w) => w.variant).join(", ")})`,
     );
   }

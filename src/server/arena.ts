@@ -60,6 +60,11 @@ export function registerArena(app: FastifyInstance, gw: Gateway): void {
     const session = clientSession ?? timeOrderedId("ses_", createdAt);
     const user = body.user ?? header(req.headers, "x-switchyard-user") ?? null;
     const flight = gw.track();
+    // A client that leaves cancels both upstream calls (each is still logged, as 499 or as answered).
+    const onClientGone = () => {
+      if (!reply.raw.writableFinished) flight.cancel.cancel(errors.clientClosed("before the answer"));
+    };
+    reply.raw.once("close", onClientGone);
     try {
       const answers = await Promise.all(
         pair.map((variant, i) =>
@@ -99,6 +104,7 @@ export function registerArena(app: FastifyInstance, gw: Gateway): void {
         },
       };
     } finally {
+      reply.raw.off("close", onClientGone);
       flight.done();
     }
   });
@@ -201,7 +207,7 @@ async function answerWith(
       failures: e instanceof ChainError ? e.failures : [],
       attempts: e instanceof ChainError ? e.attempts : 0,
     });
-    return { label: o.label, request_id: requestId, status: err.status, error: err.toJSON().error };
+    return { label: o.label, request_id: requestId, status: err.status, error: blindError(err, o.principal) };
   }
   if (chain.started.kind !== "json") {
     // A non-streaming request answered by a stream: end it, and say so rather than guess.
@@ -212,7 +218,7 @@ async function answerWith(
       "answered a non-streaming request with a stream",
     );
     recordCall(gw, outcome, { status: err.status, chain, errorCode: err.code, errorMessage: err.message });
-    return { label: o.label, request_id: requestId, status: err.status, error: err.toJSON().error };
+    return { label: o.label, request_id: requestId, status: err.status, error: blindError(err, o.principal) };
   }
   const completion = chain.started.body;
   chain.started.finish();
@@ -231,4 +237,11 @@ async function answerWith(
     status: 200,
     ...(choice ? { message: choice.message, finish_reason: choice.finish_reason } : {}),
   };
+}
+
+/** Upstream messages name the backend; for anyone but an admin the answer's error stays blind. */
+function blindError(err: SwitchyardError, viewer: Principal): ArenaAnswer["error"] {
+  const body = err.toJSON().error;
+  if (viewer.role === "admin") return body;
+  return { ...body, message: `This answer failed (${err.code}); the other one may still be picked` };
 }

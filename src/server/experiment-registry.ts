@@ -53,8 +53,10 @@ export class ExperimentRegistry {
     return [...this.#byName.values()];
   }
 
-  /** Takes a change this replica just stored. */
+  /** Takes a change this replica just stored (unless a newer version is already held). */
   apply(exp: StoredExperiment): void {
+    const held = this.#byName.get(exp.name);
+    if (held && held.version > exp.version) return;
     this.#byName.set(exp.name, exp);
     this.#index();
   }
@@ -84,7 +86,11 @@ export class ExperimentRegistry {
     const removed = [...this.#byName.keys()].filter((name) => !versions.has(name));
     if (changed.length === 0 && removed.length === 0) return;
     for (const name of removed) this.#byName.delete(name);
-    for (const e of await loadExperiments(this.db, changed)) this.#byName.set(e.name, e);
+    for (const e of await loadExperiments(this.db, changed)) {
+      // A poll that read before a change this replica just applied must not undo it.
+      const held = this.#byName.get(e.name);
+      if (!held || e.version > held.version) this.#byName.set(e.name, e);
+    }
     this.#index();
   }
 

@@ -70,7 +70,7 @@ export class ExperimentScheduler {
         const due = dueAt(e);
         if (due === null || Date.now() < due) continue;
         try {
-          await this.evaluate(e.name);
+          await this.evaluate(e.name, true);
         } catch (err) {
           if (err instanceof VersionConflict) continue; // another replica decided first
           this.logger.error({ err, experiment: e.name }, "experiment evaluation failed; will try again");
@@ -81,14 +81,23 @@ export class ExperimentScheduler {
     }
   }
 
-  /** Evaluates the experiment's rollout or bandit now and applies the decision. */
-  async evaluate(name: string): Promise<Evaluation> {
+  /**
+   * Evaluates the experiment's rollout or bandit now and applies the decision.
+   * `onlyIfDue`: the periodic caller, which skips (returns null) when another
+   * replica has decided since this one last looked.
+   */
+  async evaluate(name: string, onlyIfDue: true): Promise<Evaluation | null>;
+  async evaluate(name: string): Promise<Evaluation>;
+  async evaluate(name: string, onlyIfDue = false): Promise<Evaluation | null> {
     await this.gw.experiments.refresh();
     const e = this.gw.experiments.get(name);
     if (!e) throw errors.experimentUnknown(name);
-    if (dueAt(e) === null) {
+    const due = dueAt(e);
+    if (due === null) {
+      if (onlyIfDue) return null; // stopped or paused meanwhile
       throw errors.experimentConflict(`experiment '${name}' has no running rollout or bandit to evaluate`);
     }
+    if (onlyIfDue && Date.now() < due) return null;
     // Rows still queued in memory count too.
     await this.gw.recorded();
     await this.gw.log.flush();

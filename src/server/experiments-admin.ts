@@ -21,6 +21,7 @@ import { experimentProblems, experimentSchema, shadowSchema } from "../core/conf
 import { assign, unitOf } from "../core/experiment.js";
 import {
   type Change,
+  ChangeInvalid,
   ChangeRefused,
   changePin,
   changeShadow,
@@ -77,6 +78,7 @@ function actorOf(p: Principal): string {
 /** The store's refusals as HTTP errors. */
 function asHttpError(e: unknown): unknown {
   if (e instanceof ExperimentNotFound) return errors.experimentUnknown(e.experiment);
+  if (e instanceof ChangeInvalid) return errors.invalidBody(e.path, e.message);
   if (
     e instanceof ChangeRefused ||
     e instanceof RouteTaken ||
@@ -125,8 +127,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
     if (!e) throw errors.experimentUnknown(name);
     return e;
   };
-  const change = async (req: Named, make: (e: StoredExperiment) => Change) => {
-    const p = await admin(req);
+  const change = async (req: Named, p: Principal, make: (e: StoredExperiment) => Change) => {
     try {
       const { experiment } = await changeExperiment(gw.db, req.params.name, actorOf(p), make);
       gw.experiments.apply(experiment);
@@ -166,8 +167,9 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   });
 
   app.patch(`${BASE}/:name`, async (req: Named) => {
+    const p = await admin(req);
     const body = parse(patchBody, req.body);
-    return change(req, (e) => {
+    return change(req, p, (e) => {
       const route = gw.config.routes[e.route];
       const variants = body.variants ?? e.weights;
       const shadow = body.shadow === undefined ? e.shadow : body.shadow;
@@ -176,7 +178,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
         route,
         gw.config.backends,
       )[0];
-      if (problem) throw new ChangeRefused(problem.message);
+      if (problem) throw new ChangeInvalid(problem.path.join("."), problem.message);
       const weighted = body.variants ? changeWeights(e, body.variants) : undefined;
       if (body.shadow === undefined) return weighted as Change;
       const shadowed = changeShadow(weighted?.next ?? e, body.shadow);
@@ -199,8 +201,9 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
 
   for (const action of ["pause", "resume", "stop"] as const) {
     app.post(`${BASE}/:name/${action}`, async (req: Named) => {
+      const p = await admin(req);
       const winner = action === "stop" ? parse(stopBody, req.body).winner : undefined;
-      return change(req, (e) => changeStatus(e, action, winner));
+      return change(req, p, (e) => changeStatus(e, action, winner));
     });
   }
 
@@ -212,12 +215,14 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   });
 
   app.put(`${BASE}/:name/pins/:user`, async (req: FastifyRequest<{ Params: { name: string; user: string } }>) => {
+    const p = await admin(req);
     const { variant } = parse(pinBody, req.body);
-    return change(req, (e) => changePin(e, req.params.user, variant));
+    return change(req, p, (e) => changePin(e, req.params.user, variant));
   });
 
   app.delete(`${BASE}/:name/pins/:user`, async (req: FastifyRequest<{ Params: { name: string; user: string } }>) => {
-    return change(req, (e) => {
+    const p = await admin(req);
+    return change(req, p, (e) => {
       if (!e.pins.has(req.params.user)) throw new ChangeRefused(`user '${req.params.user}' is not pinned`);
       return changePin(e, req.params.user, null);
     });

@@ -38,7 +38,7 @@ export function registerFeedback(app: FastifyInstance, gw: Gateway): void {
       value: JSON.stringify(input.value),
       other_request_id: other?.id ?? null,
     });
-    return reply.code(created ? 201 : 200).send(present(row, request));
+    return reply.code(created ? 201 : 200).send(present(row, request, principal));
   });
 
   app.get("/v1/feedback", async (req: FastifyRequest<{ Querystring: { request_id?: string } }>) => {
@@ -47,7 +47,7 @@ export function registerFeedback(app: FastifyInstance, gw: Gateway): void {
     if (!id) throw errors.invalidBody("request_id", "give the request id as ?request_id=…");
     const request = await requestOf(gw, principal, id, "request_id");
     const rows = await feedbackForRequest(gw.db, principal.tenant, id);
-    return { object: "list", data: rows.map((r) => present(r, request)) };
+    return { object: "list", data: rows.map((r) => present(r, request, principal)) };
   });
 }
 
@@ -67,7 +67,9 @@ async function requestOf(gw: Gateway, p: Principal, id: string, field: string): 
   return row;
 }
 
-function present(row: FeedbackRow, request: LoggedRequest) {
+/** An arena answer stays blind to everyone but admins: its variant, backend and model are not shown. */
+function present(row: FeedbackRow, request: LoggedRequest, viewer: Principal) {
+  const blind = request.assigned_by === "arena" && viewer.role !== "admin";
   return {
     object: "feedback",
     id: row.id,
@@ -79,10 +81,10 @@ function present(row: FeedbackRow, request: LoggedRequest) {
     updated_at: row.updated_at,
     request: {
       route: request.route,
-      variant: request.variant,
-      backend: request.backend,
-      model: request.upstream_model,
-      prompt_version: request.prompt_version,
+      variant: blind ? null : request.variant,
+      backend: blind ? null : request.backend,
+      model: blind ? null : request.upstream_model,
+      prompt_version: blind ? null : request.prompt_version,
       latency_ms: request.latency_ms,
       status: request.status,
     },

@@ -47,6 +47,7 @@ export class Gateway {
       backendsInFlight: () => [...this.backends].map(([name, b]) => [name, b.inFlight]),
       shadowActive: () => this.shadow.active,
       shadowQueued: () => this.shadow.queued,
+      shadowResultsDropped: () => this.log.shadowsDropped,
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);

@@ -18,6 +18,7 @@ export interface GatewayMetrics {
   shadowShed: Counter<"experiment" | "reason">;
   shadowActive: Gauge;
   shadowQueued: Gauge;
+  shadowResultsDropped: Gauge;
 }
 
 export const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -29,6 +30,7 @@ export interface ScrapeSources {
   backendsInFlight(): Iterable<[string, number]>;
   shadowActive(): number;
   shadowQueued(): number;
+  shadowResultsDropped(): number;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -125,6 +127,14 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       registers: [registry],
       collect() {
         this.set(sources.shadowQueued());
+      },
+    }),
+    shadowResultsDropped: new Gauge({
+      name: "switchyard_shadow_results_dropped",
+      help: "Shadow comparisons dropped because too many waited for the store",
+      registers: [registry],
+      collect() {
+        this.set(sources.shadowResultsDropped());
       },
     }),
   };

@@ -8,9 +8,10 @@
  * later tick than the primary, always non-streaming, under its own timeout.
  * It is shed first under load, and every shed is counted in metrics: a fixed
  * number of shadow calls run at once, a fixed number wait, and the rest are
- * dropped; a candidate whose breaker is open, or whose backend already carries
- * its share of shadow calls, is skipped rather than queued. On shutdown the
- * waiting work is dropped and running calls are cut.
+ * dropped; a candidate whose breaker is open, or whose backend is past
+ * maxBackendShare of its concurrency (users' calls included), is skipped
+ * rather than queued. On shutdown the waiting work is dropped and running
+ * calls are cut, and neither is stored (they say nothing about the candidate).
  */
 
 import { Cancel } from "../backends/cancel.js";
@@ -34,6 +35,8 @@ export const SHADOW_OUTPUT_MAX_CHARS = 32_768;
 /** The conversation shown to the judge keeps its last this many characters. */
 const JUDGE_CONVERSATION_MAX_CHARS = 16_000;
 const JUDGE_RAW_MAX_CHARS = 8_000;
+
+const TIMEOUTS = new Set([errors.shadowTimeout.code, errors.upstreamTimeout.code]);
 
 export type ShedReason = "queue_full" | "breaker_open" | "backend_busy" | "shutdown";
 
@@ -90,7 +93,6 @@ export interface ShadowDeps {
 export class ShadowRunner {
   #active = 0;
   readonly #queue: Job[] = [];
-  readonly #perBackend = new Map<string, number>();
   readonly #calls = new Set<Cancel>();
   readonly #jobs = new Set<Promise<void>>();
   #closing = false;
@@ -157,11 +159,15 @@ export class ShadowRunner {
     return false;
   }
 
-  /** A backend's share of shadow calls: never more than maxBackendShare of its own concurrency limit. */
+  /**
+   * Shadow work is shed first: a shadow (or judge) call starts only while all of its
+   * backend's calls in flight, the users' included, are below maxBackendShare of the
+   * backend's maxConcurrency, so the users' calls always keep the rest.
+   */
   #backendHasRoom(backend: ResilientBackend): boolean {
     const cfg = this.deps.config.backends[backend.name];
-    const limit = Math.max(1, Math.floor((cfg?.maxConcurrency ?? 1) * this.deps.config.shadow.maxBackendShare));
-    return (this.#perBackend.get(backend.name) ?? 0) < limit;
+    const limit = Math.floor((cfg?.maxConcurrency ?? 0) * this.deps.config.shadow.maxBackendShare);
+    return backend.inFlight < limit && backend.breakerState !== "open";
   }
 
   #start(job: Job): void {
@@ -184,7 +190,7 @@ export class ShadowRunner {
   async #run(job: Job): Promise<void> {
     const experiment = job.req.experiment.name;
     const backendName = job.backend.name;
-    if (this.#closing || !this.#backendHasRoom(job.backend) || job.backend.breakerState === "open") {
+    if (this.#closing || !this.#backendHasRoom(job.backend)) {
       this.#release();
       const reason: ShedReason = this.#closing
         ? "shutdown"
@@ -195,16 +201,18 @@ export class ShadowRunner {
       return;
     }
     const queuedMs = performance.now() - job.queuedAt;
-    this.#perBackend.set(backendName, (this.#perBackend.get(backendName) ?? 0) + 1);
     let candidate: CandidateResult;
     try {
       candidate = await this.#callCandidate(job);
     } finally {
-      this.#perBackend.set(backendName, (this.#perBackend.get(backendName) ?? 1) - 1);
       this.#release();
     }
-    const outcome =
-      candidate.status === 200 ? "ok" : candidate.errorCode === "SY_ERR_UPSTREAM_TIMEOUT" ? "timeout" : "error";
+    if (candidate.errorCode === errors.shuttingDown.code) {
+      // Cut by our own shutdown: no verdict on the candidate, so nothing to compare or store.
+      this.deps.metrics.shadowShed.inc({ experiment, reason: "shutdown" });
+      return;
+    }
+    const outcome = candidate.status === 200 ? "ok" : TIMEOUTS.has(candidate.errorCode ?? "") ? "timeout" : "error";
     this.deps.metrics.shadowCalls.inc({ experiment, variant: job.variant.name, outcome });
 
     const primary = await job.primary;
@@ -257,10 +265,7 @@ export class ShadowRunner {
     const t0 = performance.now();
     const cancel = new Cancel();
     this.#calls.add(cancel);
-    const timer = setTimeout(
-      () => cancel.cancel(errors.upstreamTimeout({}, backend.name, which, timeoutMs)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => cancel.cancel(errors.shadowTimeout(backend.name, which, timeoutMs)), timeoutMs);
     let started: Started | undefined;
     try {
       const chain = await runChain([{ backend, model, params }], body, id, cancel);
@@ -318,11 +323,17 @@ export class ShadowRunner {
     const backend = this.deps.backends.get(judge.backend);
     if (!backend) return none;
     // The judge takes a shadow slot too, or is skipped: it is shadow work like any other.
-    if (this.#closing || this.#active >= this.deps.config.shadow.maxConcurrency) {
-      this.deps.metrics.shadowShed.inc({
-        experiment: job.req.experiment.name,
-        reason: this.#closing ? "shutdown" : "queue_full",
-      });
+    const reason: ShedReason | undefined = this.#closing
+      ? "shutdown"
+      : this.#active >= this.deps.config.shadow.maxConcurrency
+        ? "queue_full"
+        : backend.breakerState === "open"
+          ? "breaker_open"
+          : !this.#backendHasRoom(backend)
+            ? "backend_busy"
+            : undefined;
+    if (reason) {
+      this.deps.metrics.shadowShed.inc({ experiment: job.req.experiment.name, reason });
       return { ...none, judge_status: "shed", judge_model: judge.model };
     }
     this.#active++;

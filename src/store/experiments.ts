@@ -251,7 +251,8 @@ async function writeChange(
   before: Experiment,
   next: Experiment,
   now: number,
-  configHash?: string,
+  /** The config declaration now applied; null forgets it (so the next declaration applies again). */
+  configHash?: string | null,
 ): Promise<void> {
   const updated = await trx
     .updateTable("experiments")
@@ -347,7 +348,7 @@ export async function syncConfigExperiments(
         if (holder) {
           const other = await loadExperiment(trx, holder);
           if (other) {
-            await writeChange(trx, other, { ...other, status: "stopped", winner: null }, now);
+            await writeChange(trx, other, { ...other, status: "stopped", winner: null }, now, null);
             await addEvent(
               trx,
               holder,
@@ -435,6 +436,7 @@ export async function syncConfigExperiments(
         { ...current, pins: new Map() },
         { ...current, pins: new Map(), status: "stopped", winner: null },
         now,
+        null,
       );
       await addEvent(trx, row.name, "stop", "config", { reason: "removed from the config file" }, now);
       report.removed.push(row.name);

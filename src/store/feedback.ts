@@ -15,6 +15,7 @@ export type LoggedRequest = Pick<
   | "prompt_version"
   | "latency_ms"
   | "status"
+  | "assigned_by"
 >;
 
 export async function findLoggedRequest(db: Db, id: string): Promise<LoggedRequest | undefined> {
@@ -31,6 +32,7 @@ export async function findLoggedRequest(db: Db, id: string): Promise<LoggedReque
       "prompt_version",
       "latency_ms",
       "status",
+      "assigned_by",
     ])
     .where("id", "=", id)
     .executeTakeFirst();

@@ -65,12 +65,20 @@ function stringBytes(v: unknown): number {
   return n;
 }
 
-/** Shadow comparisons held at most while the store is slow; past it the oldest are dropped. */
+/** Shadow comparisons held at most while the store is slow; past either bound the oldest are dropped. */
 export const SHADOW_QUEUE_MAX = 10_000;
+export const SHADOW_QUEUE_MAX_BYTES = 64 * 1024 * 1024;
+
+function shadowBytes(values: unknown[]): number {
+  let n = 0;
+  for (const v of values) n += typeof v === "string" ? v.length : 8;
+  return n;
+}
 
 export class RequestLogWriter {
   #queue: QueuedEntry[] = [];
   #shadows: unknown[][] = [];
+  #shadowBytes = 0;
   #shadowsDropped = 0;
   #turnBytes = 0;
   #turnsDropped = 0;
@@ -141,8 +149,16 @@ export class RequestLogWriter {
   /** Queues a shadow comparison (values in SHADOW_COLUMNS order), written with the next batch. */
   pushShadow(values: unknown[]): void {
     this.#shadows.push(values);
-    if (this.#shadows.length > SHADOW_QUEUE_MAX) {
-      this.#shadows.shift();
+    this.#shadowBytes += shadowBytes(values);
+    this.#boundShadows();
+  }
+
+  #boundShadows(): void {
+    while (
+      this.#shadows.length > SHADOW_QUEUE_MAX ||
+      (this.#shadowBytes > SHADOW_QUEUE_MAX_BYTES && this.#shadows.length > 1)
+    ) {
+      this.#shadowBytes -= shadowBytes(this.#shadows.shift() as unknown[]);
       this.#shadowsDropped++;
     }
   }
@@ -180,6 +196,8 @@ export class RequestLogWriter {
     while (this.#queue.length > 0 || this.#shadows.length > 0) {
       const batch = this.#queue.splice(0, this.opts.batchSize);
       const shadows = this.#shadows.splice(0, this.opts.batchSize);
+      const shadowBatchBytes = shadows.reduce((n, v) => n + shadowBytes(v), 0);
+      this.#shadowBytes -= shadowBatchBytes;
       const batchBytes = batch.reduce((n, e) => n + e.size, 0);
       this.#turnBytes -= batchBytes;
       try {
@@ -199,6 +217,8 @@ export class RequestLogWriter {
         // Keep the rows for the next flush; the store may be briefly locked or down.
         this.#queue.unshift(...batch);
         this.#shadows.unshift(...shadows);
+        this.#shadowBytes += shadowBatchBytes;
+        this.#boundShadows();
         this.#turnBytes += batchBytes;
         this.logger.error({ err: e, queued: this.#queue.length }, "request log write failed; will retry");
         return;

@@ -171,7 +171,7 @@ export interface ShadowResultTable {
   candidate_model: string;
   /** 499 when the client left before the primary answer was complete. */
   primary_status: number;
-  /** 504 on the shadow timeout; 503 when a call was cut short by shutdown. */
+  /** 504 on the shadow timeout (SY_ERR_SHADOW_TIMEOUT). */
   candidate_status: number;
   primary_error: string | null;
   candidate_error: string | null;

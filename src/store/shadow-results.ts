@@ -78,7 +78,9 @@ export async function shadowSummary(db: Db, experiment: string): Promise<ShadowS
       eb.fn.countAll<number>().as("n"),
       sql<number>`sum(case when primary_status = 200 then 1 else 0 end)`.as("primary_ok"),
       sql<number>`sum(case when candidate_status = 200 then 1 else 0 end)`.as("candidate_ok"),
-      sql<number>`sum(case when candidate_error = 'SY_ERR_UPSTREAM_TIMEOUT' then 1 else 0 end)`.as("timeouts"),
+      sql<number>`sum(case when candidate_error in ('SY_ERR_UPSTREAM_TIMEOUT', 'SY_ERR_SHADOW_TIMEOUT') then 1 else 0 end)`.as(
+        "timeouts",
+      ),
       eb.fn.avg<number>("primary_latency_ms").as("primary_latency"),
       eb.fn.avg<number>("candidate_latency_ms").as("candidate_latency"),
       eb.fn.avg<number>("primary_length").as("primary_length"),

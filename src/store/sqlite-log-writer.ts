@@ -47,7 +47,7 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   const insertShadow = db.prepare(
     `INSERT INTO shadow_results (${SHADOW_COLUMNS.join(", ")}) VALUES (${SHADOW_COLUMNS.map(() => "?").join(", ")})`,
   );
-  const storeShadow = (values: unknown[]) => insertShadow.run(withSimilarity(values));
+  const storeShadow = (values: unknown[]) => insertShadow.run(values);
 
   const writeAll = db.transaction((batch: LogBatch) => {
     for (let i = 0; i < batch.rows.length; i++) {
@@ -98,7 +98,9 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
     return result;
   });
 
-  return (batch) => {
+  return (input) => {
+    // Scored before the transaction: the write lock is never held while texts are compared.
+    const batch = input.shadows.length > 0 ? { ...input, shadows: input.shadows.map(withSimilarity) } : input;
     try {
       writeAll(batch);
       return { rejected: 0, turnsRejected: 0 };

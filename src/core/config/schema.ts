@@ -116,7 +116,7 @@ const experimentWeight = z.strictObject({
   /** A variant of the experiment's route. */
   variant: z.string(),
   /** Relative share of units; weights need not sum to 100. */
-  weight: z.number().nonnegative(),
+  weight: z.number().nonnegative().max(1_000_000),
 });
 
 const judge = z.strictObject({
@@ -253,7 +253,7 @@ export const configSchema = z
       .strictObject({
         maxConcurrency: z.number().int().positive().default(8),
         maxQueue: z.number().int().min(0).default(64),
-        /** A shadow call never takes more than this share of its backend's maxConcurrency. */
+        /** A shadow call starts only while its backend's calls in flight (all of them) are below this share of its maxConcurrency. */
         maxBackendShare: z.number().gt(0).max(1).default(0.5),
       })
       .prefault({}),

@@ -107,14 +107,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema.alterTable("request_log").addColumn("unit_kind", "varchar(16)").execute();
   await db.schema.alterTable("request_log").addColumn("assigned_by", "varchar(16)").execute();
   await db.schema
-    .createIndex("request_log_experiment_created")
+    .createIndex("request_log_experiment_variant_created")
     .on("request_log")
-    .columns(["experiment", "created_at"])
+    .columns(["experiment", "variant", "created_at"])
     .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex("request_log_experiment_created").execute();
+  await db.schema.dropIndex("request_log_experiment_variant_created").execute();
   await db.schema.alterTable("request_log").dropColumn("assigned_by").execute();
   await db.schema.alterTable("request_log").dropColumn("unit_kind").execute();
   await db.schema.dropTable("shadow_results").execute();
