@@ -8,13 +8,14 @@
 //   node bench/experiment-path.mjs                      # 3 rounds each, 3 s warm-up + 8 s, 64 connections
 //   node bench/experiment-path.mjs --rounds 5 --connections 32
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { median, startChild, waitReady } from "./children.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
@@ -41,26 +42,6 @@ const opt = {
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-experiment-bench-"));
 const children = new Set();
 
-function start(name, argv) {
-  const fd = fs.openSync(path.join(tmp, `${name}.log`), "a");
-  const proc = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", fd, fd] });
-  fs.closeSync(fd);
-  children.add(proc);
-  return proc;
-}
-
-async function ready(url, name) {
-  for (let i = 0; i < 600; i++) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} not ready at ${url}; see ${tmp}/${name}.log`);
-}
-
 function cannon(route, seconds) {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -78,15 +59,14 @@ function cannon(route, seconds) {
   });
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function main() {
   if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
-  start("upstream", [path.join(BENCH, "fake-upstream.mjs"), "--port", String(opt.upstreamPort)]);
-  await ready(`http://${HOST}:${opt.upstreamPort}/v1/models`, "upstream");
+  startChild(children, tmp, ROOT, "upstream", [
+    path.join(BENCH, "fake-upstream.mjs"),
+    "--port",
+    String(opt.upstreamPort),
+  ]);
+  await waitReady(`http://${HOST}:${opt.upstreamPort}/v1/models`, "upstream", tmp);
   const config = path.join(tmp, "switchyard.yaml");
   fs.writeFileSync(
     config,
@@ -107,8 +87,14 @@ experiments:
   ab: { route: split, variants: [{ variant: a, weight: 50 }, { variant: b, weight: 50 }] }
 `,
   );
-  start("switchyard", ["--max-semi-space-size=8", path.join(ROOT, "dist/cli/main.js"), "serve", "--config", config]);
-  await ready(`http://${HOST}:${opt.switchyardPort}/readyz`, "switchyard");
+  startChild(children, tmp, ROOT, "switchyard", [
+    "--max-semi-space-size=8",
+    path.join(ROOT, "dist/cli/main.js"),
+    "serve",
+    "--config",
+    config,
+  ]);
+  await waitReady(`http://${HOST}:${opt.switchyardPort}/readyz`, "switchyard", tmp);
 
   const rounds = [];
   for (let r = 0; r < opt.rounds; r++) {

@@ -13,12 +13,13 @@
 // latency is from each request's scheduled start to the end of its body (no coordinated omission).
 // Per round we also read /metrics for shadow calls made and shed, and the shadow rows stored.
 
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { median, startChild, waitReady } from "./children.mjs";
 import { runPaced } from "./paced.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -65,15 +66,6 @@ const opt = {
 const children = new Set();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-shadow-bench-"));
 
-function start(name, argv) {
-  const fd = fs.openSync(path.join(tmp, `${name}.log`), "a");
-  const proc = spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", fd, fd] });
-  fs.closeSync(fd);
-  children.add(proc);
-  proc.on("exit", () => children.delete(proc));
-  return proc;
-}
-
 function stopAll() {
   for (const c of children) c.kill("SIGTERM");
 }
@@ -81,18 +73,6 @@ process.on("SIGINT", () => {
   stopAll();
   process.exit(130);
 });
-
-async function ready(url, name) {
-  for (let i = 0; i < 600; i++) {
-    try {
-      const r = await fetch(url);
-      await r.arrayBuffer();
-      if (r.ok) return;
-    } catch {}
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${name} not ready at ${url}; see ${tmp}/${name}.log`);
-}
 
 const sy = `http://${HOST}:${opt.ports.switchyard}`;
 
@@ -115,11 +95,6 @@ async function shadowCounters() {
   return { calls: sum("switchyard_shadow_calls_total{"), shed: sum("switchyard_shadow_shed_total{") };
 }
 
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
 async function main() {
   const build = spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" });
   if (build.status !== 0) throw new Error("npm run build failed");
@@ -127,8 +102,14 @@ async function main() {
     ["primary", opt.ports.primary],
     ["candidate", opt.ports.candidate],
   ]) {
-    start(name, [path.join(BENCH, "fake-upstream.mjs"), "--port", String(port), "--delay-ms", String(opt.delayMs)]);
-    await ready(`http://${HOST}:${port}/v1/models`, name);
+    startChild(children, tmp, ROOT, name, [
+      path.join(BENCH, "fake-upstream.mjs"),
+      "--port",
+      String(port),
+      "--delay-ms",
+      String(opt.delayMs),
+    ]);
+    await waitReady(`http://${HOST}:${port}/v1/models`, name, tmp);
   }
   const config = path.join(tmp, "switchyard.yaml");
   fs.writeFileSync(
@@ -154,8 +135,14 @@ experiments:
 shadow: { maxConcurrency: 256, maxQueue: 256 }
 `,
   );
-  start("switchyard", ["--max-semi-space-size=8", path.join(ROOT, "dist/cli/main.js"), "serve", "--config", config]);
-  await ready(`${sy}/readyz`, "switchyard");
+  startChild(children, tmp, ROOT, "switchyard", [
+    "--max-semi-space-size=8",
+    path.join(ROOT, "dist/cli/main.js"),
+    "serve",
+    "--config",
+    config,
+  ]);
+  await waitReady(`${sy}/readyz`, "switchyard", tmp);
 
   const body = JSON.stringify({ model: "chat", user: "bench", messages: [{ role: "user", content: "hi" }] });
   const rounds = [];

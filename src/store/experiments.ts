@@ -143,9 +143,9 @@ export class RouteTaken extends Error {
 }
 export class VersionConflict extends Error {}
 
-function rowOf(e: Experiment, source: "config" | "api", configHash: string | null, now: number) {
+/** The columns that hold an experiment's definition and state (what every change rewrites). */
+function definitionColumns(e: Experiment) {
   return {
-    name: e.name,
     route: e.route,
     hash_key: e.key,
     status: e.status,
@@ -156,6 +156,13 @@ function rowOf(e: Experiment, source: "config" | "api", configHash: string | nul
     shadow: e.shadow ? JSON.stringify(e.shadow) : null,
     rollout: e.rollout ? JSON.stringify(e.rollout) : null,
     bandit: e.bandit ? JSON.stringify(e.bandit) : null,
+  };
+}
+
+function rowOf(e: Experiment, source: "config" | "api", configHash: string | null, now: number) {
+  return {
+    name: e.name,
+    ...definitionColumns(e),
     source,
     config_hash: configHash,
     version: e.version,
@@ -257,16 +264,7 @@ async function writeChange(
   const updated = await trx
     .updateTable("experiments")
     .set({
-      route: next.route,
-      hash_key: next.key,
-      status: next.status,
-      control: next.control,
-      weights: JSON.stringify(next.weights),
-      allocation: JSON.stringify(next.allocation),
-      winner: next.winner,
-      shadow: next.shadow ? JSON.stringify(next.shadow) : null,
-      rollout: next.rollout ? JSON.stringify(next.rollout) : null,
-      bandit: next.bandit ? JSON.stringify(next.bandit) : null,
+      ...definitionColumns(next),
       version: before.version + 1,
       updated_at: now,
       ...(configHash !== undefined ? { config_hash: configHash } : {}),
