@@ -5,7 +5,8 @@
  * with the update stored as an event.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { betaSample, seededRandom, thompsonShares } from "../src/core/bandit.js";
+import { betaSample, thompsonShares } from "../src/core/bandit.js";
+import { seededRandom } from "../src/core/random.js";
 import type { Behaviour, FakeOpenAI } from "./fixtures/fake-openai.js";
 import { startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { startGateway, type TestGateway } from "./helpers.js";

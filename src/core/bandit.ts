@@ -13,6 +13,7 @@
  * buckets, which moves only the users the change requires.
  */
 import type { Weight } from "./assignment.js";
+import type { Random } from "./random.js";
 
 export interface ArmReward {
   variant: string;
@@ -22,21 +23,6 @@ export interface ArmReward {
 
 export interface BanditShare extends Weight {
   probabilityBest: number;
-}
-
-/** A uniform [0, 1) source; Math.random unless a test wants it seeded. */
-export type Random = () => number;
-
-/** mulberry32: a small seeded generator, for reproducible draws in tests. */
-export function seededRandom(seed: number): Random {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function normal(random: Random): number {

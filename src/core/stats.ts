@@ -1,7 +1,9 @@
 /**
- * The statistics rollout guardrails need. Each function names its method and
- * where it comes from; test/stats.test.ts checks them against the published
- * worked examples. Distributions come from jstat.
+ * The statistics behind guardrails, reports and leaderboards. Each function
+ * names its method and where it comes from; test/stats.test.ts checks them
+ * against published worked examples (or a hand calculation, written out) and
+ * properties. Distributions come from jstat. The Bradley–Terry leaderboard is
+ * in bradley-terry.ts.
  */
 import jStat from "jstat";
 
@@ -85,4 +87,85 @@ export function welchDiff(a: Moments, b: Moments, confidence = 0.95): Interval &
  */
 export function nearestRankIndex(n: number, q: number): number {
   return Math.max(0, Math.ceil(q * n) - 1);
+}
+
+/**
+ * Relative lift b / a − 1 of two independent means, with a delta-method
+ * interval (first-order Taylor expansion of the ratio; e.g. Kohavi, Tang & Xu,
+ * "Trustworthy Online Controlled Experiments", 2020, §18 on ratio metrics):
+ * Var(b/a) ≈ Var(b)/a² + b²·Var(a)/a⁴, where Var(x) is the variance of the
+ * mean, s²/n. Undefined (NaN) when a's mean is 0.
+ */
+export function relativeLift(a: Moments, b: Moments, confidence = 0.95): Interval {
+  const estimate = b.mean / a.mean - 1;
+  const va = a.variance / a.n;
+  const vb = b.variance / b.n;
+  const se = Math.sqrt(vb / a.mean ** 2 + (b.mean ** 2 * va) / a.mean ** 4);
+  if (!Number.isFinite(estimate) || !Number.isFinite(se)) return { estimate, lo: Number.NaN, hi: Number.NaN };
+  const z = zFor(confidence);
+  return { estimate, lo: estimate - z * se, hi: estimate + z * se };
+}
+
+/** Moments of a 0/1 outcome: x successes in n. */
+export function proportionMoments(x: number, n: number): Moments {
+  return momentsOf(n, x, x);
+}
+
+/**
+ * An always-valid confidence sequence for the difference of two means b − a:
+ * the mixture sequential probability ratio test of Johari, Pekelis & Walsh,
+ * "Always Valid Inference: Bringing Sequential Analysis to A/B Testing"
+ * (Operations Research, 2022; arXiv 1512.04922), with a normal mixing
+ * distribution N(0, τ²) over the effect. With V the variance of the
+ * difference's estimate (s_a²/n_a + s_b²/n_b), the interval at every look is
+ *
+ *   (b̄ − ā) ± sqrt( V (V + τ²) / τ² · ( 2 log(1/α) + log((V + τ²) / V) ) )
+ *
+ * and it covers the true difference at all looks at once with probability at
+ * least 1 − α (asymptotically, as the normal approximation of each mean
+ * holds), so it may be checked after every batch. τ is the tuning parameter:
+ * the effect size around which the interval is tightest; `tau` defaults to a
+ * quarter of the pooled standard deviation, a common choice for product
+ * metrics, and should be set from the effect sizes expected.
+ */
+export function sequentialDiff(a: Moments, b: Moments, alpha = 0.05, tau?: number): Interval & { tau: number } {
+  const estimate = b.mean - a.mean;
+  const v = a.variance / a.n + b.variance / b.n;
+  const t = tau ?? 0.25 * Math.sqrt((a.variance + b.variance) / 2);
+  if (!(v > 0) || !(t > 0)) return { estimate, lo: Number.NaN, hi: Number.NaN, tau: t };
+  const t2 = t * t;
+  const half = Math.sqrt(((v * (v + t2)) / t2) * (2 * Math.log(1 / alpha) + Math.log((v + t2) / v)));
+  return { estimate, lo: estimate - half, hi: estimate + half, tau: t };
+}
+
+export interface SrmCheck {
+  chiSquare: number;
+  degreesOfFreedom: number;
+  pValue: number;
+  /** True when p < threshold: the split is not what was configured; distrust the comparison. */
+  mismatch: boolean;
+}
+
+/**
+ * Sample-ratio mismatch: Pearson's chi-square goodness-of-fit of the observed
+ * units per variant against the configured shares (Fabijan et al., "Diagnosing
+ * Sample Ratio Mismatch in Online Controlled Experiments", KDD 2019). The
+ * usual alarm threshold is p < 0.001, strict because the check runs on every
+ * look and a false alarm stops trust in a good experiment.
+ */
+export function sampleRatioMismatch(observed: number[], shares: number[], threshold = 0.001): SrmCheck {
+  const total = observed.reduce((s, x) => s + x, 0);
+  const shareSum = shares.reduce((s, x) => s + x, 0);
+  let chi = 0;
+  let cells = 0;
+  for (let i = 0; i < observed.length; i++) {
+    const expected = (total * (shares[i] ?? 0)) / shareSum;
+    if (expected <= 0) continue;
+    chi += ((observed[i] ?? 0) - expected) ** 2 / expected;
+    cells++;
+  }
+  const df = cells - 1;
+  if (total === 0 || df < 1) return { chiSquare: 0, degreesOfFreedom: Math.max(df, 0), pValue: 1, mismatch: false };
+  const pValue = 1 - jStat.chisquare.cdf(chi, df);
+  return { chiSquare: chi, degreesOfFreedom: df, pValue, mismatch: pValue < threshold };
 }
