@@ -224,6 +224,7 @@ describe("assign", () => {
     shadow: null,
     rollout: null,
     bandit: null,
+    verdict: { criteria: [], minRequests: 100 },
     pins: new Map([["pinned-user", "b"]]),
     version: 1,
   };

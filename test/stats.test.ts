@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { elo, fitBradleyTerry, leaderboard, type Pick } from "../src/core/bradley-terry.js";
 import { seededRandom } from "../src/core/random.js";
 import {
+  meanInterval,
   momentsOf,
   nearestRankIndex,
   newcombeDiff,
@@ -73,6 +74,13 @@ describe("welchDiff", () => {
       xs.reduce((s, x) => s + x, 0),
       xs.reduce((s, x) => s + x * x, 0),
     );
+
+  it("gives R's one-sample t interval: t.test(sleep$extra[1:10]) → -0.5297804 to 2.0297804", () => {
+    const i = meanInterval(moments(g1));
+    expect(i?.estimate).toBeCloseTo(0.75, 12);
+    expect(i?.lo).toBeCloseTo(-0.5297804, 6);
+    expect(i?.hi).toBeCloseTo(2.0297804, 6);
+  });
 
   it("matches R's Welch two-sample t-test on the sleep data", () => {
     const i = welchDiff(moments(g1), moments(g2));

@@ -11,6 +11,7 @@ import { createKey, listKeys, revokeKey } from "../store/keys.js";
 import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
 import { addExportCommand } from "./export.js";
+import { addReportCommand } from "./report.js";
 
 const program = new Command()
   .name("switchyard")
@@ -187,6 +188,7 @@ keys
 
 addConversationCommands(program, storeConfig);
 addExportCommand(program, storeConfig);
+addReportCommand(program, storeConfig);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof StoreError || e instanceof Error) {

@@ -4,7 +4,7 @@
  * with the experiment, the unit with the request.
  */
 import { type Allocation, bucketOf, variantAt, type Weight } from "./assignment.js";
-import type { BanditConfig, ShadowConfig } from "./config/schema.js";
+import type { BanditConfig, Criterion, ShadowConfig } from "./config/schema.js";
 import type { Rollout } from "./rollout.js";
 
 export const EXPERIMENT_STATUSES = ["running", "paused", "stopped"] as const;
@@ -33,6 +33,8 @@ export interface Experiment {
   rollout: Rollout | null;
   /** A Thompson-sampling bandit driving the weights, when configured. */
   bandit: { config: BanditConfig; state: { lastUpdatedAt: number | null } } | null;
+  /** GO / NO-GO criteria for its report, and the requests a variant needs before they are judged. */
+  verdict: { criteria: Criterion[]; minRequests: number };
   /** Users pinned to a variant by an admin. */
   pins: ReadonlyMap<string, string>;
   /** Bumped by every change, so replicas can tell when to reload. */

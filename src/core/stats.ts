@@ -66,6 +66,14 @@ export function momentsOf(n: number, sum: number, sumSquares: number): Moments {
   return { n, mean, variance };
 }
 
+/** Student's t interval for one mean (n − 1 degrees of freedom); the estimate alone below two values. */
+export function meanInterval(m: Moments, confidence = 0.95): Interval | null {
+  if (m.n === 0) return null;
+  if (m.n < 2 || !(m.variance >= 0)) return { estimate: m.mean, lo: Number.NaN, hi: Number.NaN };
+  const half = jStat.studentt.inv(1 - (1 - confidence) / 2, m.n - 1) * Math.sqrt(m.variance / m.n);
+  return { estimate: m.mean, lo: m.mean - half, hi: m.mean + half };
+}
+
 /**
  * Difference of two means a − b with Welch's t interval (Welch 1947): no
  * assumption of equal variances; degrees of freedom by Welch–Satterthwaite.

@@ -13,6 +13,7 @@ import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
+import { registerReports } from "./reports.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -68,6 +69,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerExperimentsAdmin(app, gw);
   registerFeedback(app, gw);
   registerModels(app, gw);
+  registerReports(app, gw);
   registerOps(app, gw);
   return app;
 }

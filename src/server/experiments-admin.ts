@@ -174,7 +174,14 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
       const variants = body.variants ?? e.weights;
       const shadow = body.shadow === undefined ? e.shadow : body.shadow;
       const problem = experimentProblems(
-        { route: e.route, variants, status: e.status, ...(shadow ? { shadow } : {}) },
+        {
+          route: e.route,
+          variants,
+          status: e.status,
+          criteria: e.verdict.criteria,
+          verdictMinRequests: e.verdict.minRequests,
+          ...(shadow ? { shadow } : {}),
+        },
         route,
         gw.config.backends,
       )[0];

@@ -18,6 +18,8 @@ import type { ExperimentTable } from "./schema.js";
 
 type Row = Selectable<ExperimentTable>;
 
+const NO_VERDICT: Experiment["verdict"] = { criteria: [], minRequests: 100 };
+
 export interface StoredExperiment extends Experiment {
   source: "config" | "api";
   createdAt: number;
@@ -56,6 +58,7 @@ function fromRow(row: Row, pins: Map<string, string>): StoredExperiment {
     shadow: (row.shadow ? parseJson(row.shadow) : null) as ShadowConfig | null,
     rollout: (row.rollout ? parseJson(row.rollout) : null) as Rollout | null,
     bandit: (row.bandit ? parseJson(row.bandit) : null) as Experiment["bandit"],
+    verdict: ((row.verdict ? parseJson(row.verdict) : null) as Experiment["verdict"] | null) ?? NO_VERDICT,
     pins,
     version: row.version,
     source: row.source,
@@ -156,6 +159,7 @@ function definitionColumns(e: Experiment) {
     shadow: e.shadow ? JSON.stringify(e.shadow) : null,
     rollout: e.rollout ? JSON.stringify(e.rollout) : null,
     bandit: e.bandit ? JSON.stringify(e.bandit) : null,
+    verdict: JSON.stringify(e.verdict),
   };
 }
 
@@ -188,6 +192,7 @@ export function experimentFromDefinition(name: string, def: ExperimentConfig, no
     allocation: initialAllocation(weights),
     rollout: def.rollout ? { config: def.rollout, state: firstRolloutState(now) } : null,
     bandit: def.bandit ? { config: def.bandit, state: { lastUpdatedAt: null } } : null,
+    verdict: { criteria: def.criteria, minRequests: def.verdictMinRequests },
     winner: def.status === "stopped" ? (def.winner ?? null) : null,
     shadow: def.shadow ?? null,
     pins: new Map(),
@@ -294,7 +299,10 @@ async function writeChange(
 
 /** What the config file says about an experiment, in a stable form. */
 function definitionOf(
-  e: Pick<Experiment, "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow" | "rollout" | "bandit">,
+  e: Pick<
+    Experiment,
+    "route" | "key" | "status" | "control" | "weights" | "winner" | "shadow" | "rollout" | "bandit" | "verdict"
+  >,
 ) {
   return {
     route: e.route,
@@ -306,6 +314,7 @@ function definitionOf(
     shadow: e.shadow,
     rollout: e.rollout?.config ?? null,
     bandit: e.bandit?.config ?? null,
+    verdict: e.verdict,
   };
 }
 

@@ -123,6 +123,8 @@ export interface ExperimentTable {
   rollout: string | null;
   /** JSON: {config, state} of a Thompson-sampling bandit, or null. */
   bandit: string | null;
+  /** JSON: {criteria, minRequests} for the report's verdict, or null for none. */
+  verdict: string | null;
   source: "config" | "api";
   config_hash: string | null;
   version: number;

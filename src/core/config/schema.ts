@@ -181,6 +181,36 @@ export const banditSchema = z.strictObject({
   updateEveryMs: ms(60_000),
 });
 
+/** Metrics a GO / NO-GO criterion can test (core/report.ts). `_vs_control`: candidate − control. */
+export const CRITERION_METRICS = [
+  "success_rate",
+  "mean_latency_ms",
+  "p50_latency_ms",
+  "p95_latency_ms",
+  "p99_latency_ms",
+  "p95_ttft_ms",
+  "thumbs_up_rate",
+  "mean_stars",
+  "cost_per_request_usd",
+  "preference_win_rate",
+  "success_rate_vs_control",
+  "mean_latency_ms_vs_control",
+  "thumbs_up_rate_vs_control",
+  "mean_stars_vs_control",
+] as const;
+
+/**
+ * One GO / NO-GO criterion, tested on every variant but the control. Absolute
+ * metrics compare the point estimate once `minRequests` is reached;
+ * `_vs_control` metrics compare the always-valid interval of the difference
+ * (pass when all of it satisfies the test, fail when none of it does).
+ */
+export const criterionSchema = z.strictObject({
+  metric: z.enum(CRITERION_METRICS),
+  op: z.enum([">=", ">", "<=", "<"]),
+  value: z.number(),
+});
+
 /**
  * An experiment splitting one route's traffic between its variants, and
  * optionally shadowing some of it to others. Declared here or created through
@@ -200,6 +230,10 @@ export const experimentSchema = z.strictObject({
   rollout: rolloutSchema.optional(),
   /** With a bandit, the weights follow the rewards (the declared ones are the start). */
   bandit: banditSchema.optional(),
+  /** The GO / NO-GO criteria its report's verdict applies. */
+  criteria: z.array(criterionSchema).default([]),
+  /** Requests a variant needs before an absolute criterion is judged. */
+  verdictMinRequests: z.number().int().positive().default(100),
   /** The variant compared against; defaults to the first. Serves everyone while paused. */
   control: z.string().optional(),
   status: z.enum(EXPERIMENT_STATUSES).default("running"),
@@ -385,6 +419,7 @@ export type ExperimentConfig = Config["experiments"][string];
 export type ShadowConfig = NonNullable<ExperimentConfig["shadow"]>;
 export type RolloutConfig = NonNullable<ExperimentConfig["rollout"]>;
 export type BanditConfig = NonNullable<ExperimentConfig["bandit"]>;
+export type Criterion = z.infer<typeof criterionSchema>;
 export type BackendConfig = Config["backends"][string];
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];

@@ -18,6 +18,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("rollout", "text")
     // JSON: the bandit's settings and state ({config, state}), or null.
     .addColumn("bandit", "text")
+    // JSON: {criteria, minRequests} for the report's GO / NO-GO verdict.
+    .addColumn("verdict", "text")
     // 'config' when declared in the config file, 'api' when created through the admin API.
     .addColumn("source", "varchar(16)", (c) => c.notNull())
     // The config file's definition last applied, so an unchanged file does not undo API changes.

@@ -1,0 +1,394 @@
+/**
+ * An experiment's report from the database's aggregates: per variant the
+ * success rate, latency and TTFT percentiles, tokens, cost, thumbs-up rate,
+ * stars and preference record, each with its interval and its difference to
+ * the control (a fixed-sample interval and an always-valid one, safe to check
+ * every day); the sample-ratio check; a Bradley–Terry leaderboard of the
+ * preference picks; and the GO / NO-GO verdict against the experiment's
+ * criteria. Pure: the numbers come in, the report goes out.
+ */
+import { type LeaderboardRow, leaderboard, type Pick } from "./bradley-terry.js";
+import type { Criterion } from "./config/schema.js";
+import { seededRandom } from "./random.js";
+import {
+  type Interval,
+  type Moments,
+  meanInterval,
+  momentsOf,
+  newcombeDiff,
+  proportionMoments,
+  relativeLift,
+  type SrmCheck,
+  sampleRatioMismatch,
+  sequentialDiff,
+  welchDiff,
+  wilson,
+} from "./stats.js";
+
+export interface VariantSums {
+  variant: string;
+  requests: number;
+  successes: number;
+  /** Over the successful answers. */
+  latencySum: number;
+  latencySumSquares: number;
+  ttftCount: number;
+  ttftSum: number;
+  inputTokens: number;
+  outputTokens: number;
+  tokenRequests: number;
+  costSum: number;
+  costSumSquares: number;
+  costRequests: number;
+}
+
+export interface Percentiles {
+  p50: number | null;
+  p95: number | null;
+  p99: number | null;
+}
+
+export interface FeedbackSums {
+  variant: string;
+  thumbsUp: number;
+  thumbs: number;
+  starsN: number;
+  starsSum: number;
+  starsSumSquares: number;
+}
+
+export interface PreferenceCount {
+  variant: string;
+  other: string;
+  /** this: `variant` won; other: `other` won. */
+  pick: "this" | "other" | "tie";
+  n: number;
+}
+
+export interface ReportInput {
+  experiment: {
+    name: string;
+    route: string;
+    status: string;
+    control: string;
+    /** Configured shares (0 to 1), in the experiment's order. */
+    shares: { variant: string; share: number }[];
+    criteria: Criterion[];
+    minRequests: number;
+  };
+  window: { from: number; to: number };
+  sums: VariantSums[];
+  latency: Map<string, Percentiles>;
+  ttft: Map<string, Percentiles>;
+  feedback: FeedbackSums[];
+  preferences: PreferenceCount[];
+  /** Units first exposed per variant since the split last changed. */
+  exposures: Map<string, number>;
+  exposuresSince: number;
+  /** Significance level of every interval (default 0.05). */
+  alpha?: number;
+}
+
+type Estimate = Interval;
+
+export interface Comparison {
+  /** Fixed-sample interval of candidate − control (valid for one look). */
+  difference: Estimate;
+  /** Always-valid interval of candidate − control (mSPRT): valid however often it is looked at. */
+  sequential: Estimate & { tau: number };
+  /** Relative lift candidate / control − 1 with a delta-method interval, where it means something. */
+  lift?: Estimate;
+}
+
+export interface VariantReport {
+  variant: string;
+  isControl: boolean;
+  share: number;
+  requests: number;
+  successRate: Estimate | null;
+  latencyMs: { mean: number | null } & Percentiles;
+  ttftMs: { mean: number | null } & Percentiles;
+  tokens: { inputMean: number | null; outputMean: number | null };
+  costUsd: { total: number; perRequest: number | null };
+  thumbsUp: { up: number; n: number; rate: Estimate | null };
+  stars: { n: number; mean: Estimate | null };
+  preference: { wins: number; losses: number; ties: number; winRate: number | null };
+  vsControl: {
+    successRate: Comparison | null;
+    meanLatencyMs: Comparison | null;
+    thumbsUpRate: Comparison | null;
+    meanStars: Comparison | null;
+    costPerRequestUsd: Comparison | null;
+  } | null;
+}
+
+export type CriterionStatus = "pass" | "fail" | "pending";
+
+export interface CriterionResult {
+  variant: string;
+  metric: Criterion["metric"];
+  op: Criterion["op"];
+  threshold: number;
+  status: CriterionStatus;
+  /** The point estimate, or for a _vs_control metric the always-valid interval. */
+  observed: number | [number, number] | null;
+  n: number;
+}
+
+export interface ExperimentReport {
+  experiment: string;
+  route: string;
+  status: string;
+  control: string;
+  window: { from: number; to: number };
+  alpha: number;
+  variants: VariantReport[];
+  srm: SrmCheck & { since: number; observed: Record<string, number>; expectedShares: Record<string, number> };
+  leaderboard: LeaderboardRow[];
+  verdict: { decision: "go" | "no_go" | "pending" | "no_criteria"; criteria: CriterionResult[] };
+}
+
+const div = (a: number, b: number) => (b > 0 ? a / b : null);
+
+function compareMeans(control: Moments, candidate: Moments, alpha: number, withLift: boolean): Comparison | null {
+  if (control.n < 2 || candidate.n < 2) return null;
+  return {
+    difference: welchDiff(candidate, control, 1 - alpha) as Estimate,
+    sequential: sequentialDiff(control, candidate, alpha),
+    ...(withLift ? { lift: relativeLift(control, candidate, 1 - alpha) } : {}),
+  };
+}
+
+/** A difference of two rates lies in [−1, 1]; an interval reaching past it says no more than the bound. */
+const clip = <T extends Interval>(i: T): T => ({ ...i, lo: Math.max(-1, i.lo), hi: Math.min(1, i.hi) });
+
+function compareRates(cx: number, cn: number, x: number, n: number, alpha: number): Comparison | null {
+  if (cn === 0 || n === 0) return null;
+  const d = newcombeDiff(x, n, cx, cn, 1 - alpha);
+  return {
+    difference: d,
+    sequential: clip(sequentialDiff(proportionMoments(cx, cn), proportionMoments(x, n), alpha)),
+    lift: relativeLift(proportionMoments(cx, cn), proportionMoments(x, n), 1 - alpha),
+  };
+}
+
+export function buildReport(input: ReportInput): ExperimentReport {
+  const alpha = input.alpha ?? 0.05;
+  const confidence = 1 - alpha;
+  const { experiment: exp } = input;
+  const names = exp.shares.map((s) => s.variant);
+  for (const s of input.sums) if (!names.includes(s.variant)) names.push(s.variant);
+  const sums = new Map(input.sums.map((s) => [s.variant, s]));
+  const fb = new Map(input.feedback.map((f) => [f.variant, f]));
+  const empty = (variant: string): VariantSums => ({
+    variant,
+    requests: 0,
+    successes: 0,
+    latencySum: 0,
+    latencySumSquares: 0,
+    ttftCount: 0,
+    ttftSum: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    tokenRequests: 0,
+    costSum: 0,
+    costSumSquares: 0,
+    costRequests: 0,
+  });
+  const noFeedback = (variant: string): FeedbackSums => ({
+    variant,
+    thumbsUp: 0,
+    thumbs: 0,
+    starsN: 0,
+    starsSum: 0,
+    starsSumSquares: 0,
+  });
+  const record = new Map<string, { wins: number; losses: number; ties: number }>();
+  const tally = (v: string) => {
+    const r = record.get(v) ?? { wins: 0, losses: 0, ties: 0 };
+    record.set(v, r);
+    return r;
+  };
+  const picks: Pick[] = [];
+  for (const p of input.preferences) {
+    for (let i = 0; i < p.n; i++)
+      picks.push({ a: p.variant, b: p.other, winner: p.pick === "this" ? "a" : p.pick === "other" ? "b" : "tie" });
+    if (p.pick === "tie") {
+      tally(p.variant).ties += p.n;
+      tally(p.other).ties += p.n;
+    } else {
+      tally(p.pick === "this" ? p.variant : p.other).wins += p.n;
+      tally(p.pick === "this" ? p.other : p.variant).losses += p.n;
+    }
+  }
+
+  const latencyMoments = (s: VariantSums) => momentsOf(s.successes, s.latencySum, s.latencySumSquares);
+  const costMoments = (s: VariantSums) => momentsOf(s.costRequests, s.costSum, s.costSumSquares);
+  const starMoments = (f: FeedbackSums) => momentsOf(f.starsN, f.starsSum, f.starsSumSquares);
+  const control = sums.get(exp.control) ?? empty(exp.control);
+  const controlFb = fb.get(exp.control) ?? noFeedback(exp.control);
+
+  const variants: VariantReport[] = names.map((variant) => {
+    const s = sums.get(variant) ?? empty(variant);
+    const f = fb.get(variant) ?? noFeedback(variant);
+    const lat = input.latency.get(variant) ?? { p50: null, p95: null, p99: null };
+    const ttft = input.ttft.get(variant) ?? { p50: null, p95: null, p99: null };
+    const r = record.get(variant) ?? { wins: 0, losses: 0, ties: 0 };
+    const games = r.wins + r.losses + r.ties;
+    const isControl = variant === exp.control;
+    return {
+      variant,
+      isControl,
+      share: exp.shares.find((x) => x.variant === variant)?.share ?? 0,
+      requests: s.requests,
+      successRate: s.requests > 0 ? wilson(s.successes, s.requests, confidence) : null,
+      latencyMs: { mean: div(s.latencySum, s.successes), ...lat },
+      ttftMs: { mean: div(s.ttftSum, s.ttftCount), ...ttft },
+      tokens: { inputMean: div(s.inputTokens, s.tokenRequests), outputMean: div(s.outputTokens, s.tokenRequests) },
+      costUsd: { total: s.costSum, perRequest: div(s.costSum, s.costRequests) },
+      thumbsUp: { up: f.thumbsUp, n: f.thumbs, rate: f.thumbs > 0 ? wilson(f.thumbsUp, f.thumbs, confidence) : null },
+      stars: { n: f.starsN, mean: meanInterval(starMoments(f), confidence) },
+      preference: { ...r, winRate: games > 0 ? (r.wins + r.ties / 2) / games : null },
+      vsControl: isControl
+        ? null
+        : {
+            successRate: compareRates(control.successes, control.requests, s.successes, s.requests, alpha),
+            meanLatencyMs: compareMeans(latencyMoments(control), latencyMoments(s), alpha, true),
+            thumbsUpRate: compareRates(controlFb.thumbsUp, controlFb.thumbs, f.thumbsUp, f.thumbs, alpha),
+            meanStars: compareMeans(starMoments(controlFb), starMoments(f), alpha, false),
+            costPerRequestUsd: compareMeans(costMoments(control), costMoments(s), alpha, true),
+          },
+    };
+  });
+
+  const srmVariants = exp.shares.filter((x) => x.share > 0);
+  const observed = Object.fromEntries(srmVariants.map((x) => [x.variant, input.exposures.get(x.variant) ?? 0]));
+  const srm = {
+    ...sampleRatioMismatch(
+      srmVariants.map((x) => observed[x.variant] as number),
+      srmVariants.map((x) => x.share),
+    ),
+    since: input.exposuresSince,
+    observed,
+    expectedShares: Object.fromEntries(srmVariants.map((x) => [x.variant, x.share])),
+  };
+
+  const criteria = verdictOf(exp.criteria, exp.minRequests, variants, exp.control);
+  const decision =
+    exp.criteria.length === 0
+      ? "no_criteria"
+      : criteria.some((c) => c.status === "fail")
+        ? "no_go"
+        : criteria.every((c) => c.status === "pass")
+          ? "go"
+          : "pending";
+  return {
+    experiment: exp.name,
+    route: exp.route,
+    status: exp.status,
+    control: exp.control,
+    window: input.window,
+    alpha,
+    variants,
+    srm,
+    // Seeded by the picks themselves, so the same data always gives the same intervals.
+    leaderboard: leaderboard(picks, { random: seededRandom(picks.length), bootstrap: picks.length > 0 ? 200 : 0 }),
+    verdict: { decision, criteria },
+  };
+}
+
+const TESTS: Record<Criterion["op"], (a: number, b: number) => boolean> = {
+  ">=": (a, b) => a >= b,
+  ">": (a, b) => a > b,
+  "<=": (a, b) => a <= b,
+  "<": (a, b) => a < b,
+};
+
+function verdictOf(
+  criteria: Criterion[],
+  minRequests: number,
+  variants: VariantReport[],
+  control: string,
+): CriterionResult[] {
+  const out: CriterionResult[] = [];
+  for (const v of variants) {
+    if (v.variant === control) continue;
+    for (const c of criteria) {
+      const test = TESTS[c.op];
+      const head = { variant: v.variant, metric: c.metric, op: c.op, threshold: c.value };
+      const relative = relativeOf(c.metric, v);
+      if (relative !== undefined) {
+        const seq = relative?.comparison?.sequential;
+        if (!seq || Number.isNaN(seq.lo)) {
+          out.push({ ...head, status: "pending", observed: null, n: relative?.n ?? 0 });
+          continue;
+        }
+        // The whole always-valid interval passes, or none of it does; otherwise the data cannot tell yet.
+        const all = test(seq.lo, c.value) && test(seq.hi, c.value);
+        const none = !test(seq.lo, c.value) && !test(seq.hi, c.value);
+        out.push({
+          ...head,
+          status: all ? "pass" : none ? "fail" : "pending",
+          observed: [seq.lo, seq.hi],
+          n: relative.n,
+        });
+        continue;
+      }
+      const { value, n, needed } = absoluteOf(c.metric, v, minRequests);
+      const status: CriterionStatus = value === null || n < needed ? "pending" : test(value, c.value) ? "pass" : "fail";
+      out.push({ ...head, status, observed: value, n });
+    }
+  }
+  return out;
+}
+
+function relativeOf(
+  metric: Criterion["metric"],
+  v: VariantReport,
+): { comparison: Comparison | null; n: number } | undefined {
+  const vs = v.vsControl;
+  switch (metric) {
+    case "success_rate_vs_control":
+      return { comparison: vs?.successRate ?? null, n: v.requests };
+    case "mean_latency_ms_vs_control":
+      return { comparison: vs?.meanLatencyMs ?? null, n: v.requests };
+    case "thumbs_up_rate_vs_control":
+      return { comparison: vs?.thumbsUpRate ?? null, n: v.thumbsUp.n };
+    case "mean_stars_vs_control":
+      return { comparison: vs?.meanStars ?? null, n: v.stars.n };
+    default:
+      return undefined;
+  }
+}
+
+/** A metric's point estimate, the count behind it, and the count it needs before it is judged. */
+function absoluteOf(
+  metric: Criterion["metric"],
+  v: VariantReport,
+  minRequests: number,
+): { value: number | null; n: number; needed: number } {
+  switch (metric) {
+    case "success_rate":
+      return { value: v.successRate?.estimate ?? null, n: v.requests, needed: minRequests };
+    case "mean_latency_ms":
+      return { value: v.latencyMs.mean, n: v.requests, needed: minRequests };
+    case "p50_latency_ms":
+      return { value: v.latencyMs.p50, n: v.requests, needed: minRequests };
+    case "p95_latency_ms":
+      return { value: v.latencyMs.p95, n: v.requests, needed: minRequests };
+    case "p99_latency_ms":
+      return { value: v.latencyMs.p99, n: v.requests, needed: minRequests };
+    case "p95_ttft_ms":
+      return { value: v.ttftMs.p95, n: v.requests, needed: minRequests };
+    case "cost_per_request_usd":
+      return { value: v.costUsd.perRequest, n: v.requests, needed: minRequests };
+    case "thumbs_up_rate":
+      return { value: v.thumbsUp.rate?.estimate ?? null, n: v.thumbsUp.n, needed: 1 };
+    case "mean_stars":
+      return { value: v.stars.mean?.estimate ?? null, n: v.stars.n, needed: 1 };
+    default: {
+      const games = v.preference.wins + v.preference.losses + v.preference.ties;
+      return { value: v.preference.winRate, n: games, needed: 1 };
+    }
+  }
+}

@@ -1,0 +1,39 @@
+/**
+ * GET /v1/experiments/:name/report?from=&to=&alpha=: the experiment's report
+ * (core/report.ts) over the calling admin's tenant's traffic, from the
+ * experiment's creation (or `from`) until now (or `to`), both in ms since the
+ * epoch. Admin keys only. Every number is aggregated by the database.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { errors } from "../errors.js";
+import { experimentReport } from "../store/experiment-report.js";
+import type { Gateway } from "./gateway.js";
+
+type Req = FastifyRequest<{ Params: { name: string }; Querystring: { from?: string; to?: string; alpha?: string } }>;
+
+function timeParam(name: string, v: string | undefined, fallback: number): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw errors.invalidQuery(name, "milliseconds since the epoch, a whole number");
+  return n;
+}
+
+export function registerReports(app: FastifyInstance, gw: Gateway): void {
+  app.get("/v1/experiments/:name/report", async (req: Req) => {
+    const p = await gw.auth.authenticate(req);
+    if (p.role !== "admin") throw errors.forbidden("read experiment reports (admin keys only)");
+    await gw.experiments.refresh();
+    const e = gw.experiments.get(req.params.name);
+    if (!e) throw errors.experimentUnknown(req.params.name);
+    const from = timeParam("from", req.query.from, e.createdAt);
+    const to = timeParam("to", req.query.to, Date.now() + 1);
+    if (to <= from) throw errors.invalidQuery("to", "must be later than from");
+    const alpha = req.query.alpha === undefined ? 0.05 : Number(req.query.alpha);
+    if (!(alpha > 0 && alpha < 0.5))
+      throw errors.invalidQuery("alpha", "a significance level between 0 and 0.5, e.g. 0.05");
+    // Rows still queued in memory are part of the report.
+    await gw.recorded();
+    await gw.log.flush();
+    return { object: "experiment.report", ...(await experimentReport(gw.db, e, p.tenant, { from, to, alpha })) };
+  });
+}
