@@ -1,31 +1,126 @@
-/** Gathers an experiment's report: the aggregate queries, then core/report.ts. */
+/**
+ * Gathers an experiment's report: whole hours of the window from the hourly
+ * rollups, the partial hours at its edges from the request log, merged, then
+ * core/report.ts. Percentiles come from the merged latency sketches, within
+ * their relative error (core/sketch.ts).
+ */
 import { sharesOf } from "../core/assignment.js";
-import { buildReport, type ExperimentReport } from "../core/report.js";
+import {
+  buildReport,
+  type ExperimentReport,
+  type FeedbackSums,
+  type Percentiles,
+  type VariantSums,
+} from "../core/report.js";
+import { mergeSketch, type Sketch, sketchQuantile } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { StoredExperiment } from "./experiments.js";
 import {
+  emptySums,
   exposuresSince,
+  feedbackRollupSums,
   feedbackSums,
   lastSplitChange,
-  percentiles,
   preferencePicks,
   type ReportScope,
+  rollupSums,
+  sketches,
   variantSums,
 } from "./report-queries.js";
+import { HOUR_MS } from "./rollups.js";
 import { type ShadowSummary, shadowSummary } from "./shadow-results.js";
 
 export type FullReport = ExperimentReport & { shadow: ShadowSummary[] };
+
+export interface ReportOptions {
+  from?: number;
+  to?: number;
+  alpha?: number;
+  /** Read every request instead of the rollups (for checking the rollups; slow on a large log). */
+  withoutRollups?: boolean;
+}
+
+function addSums(a: VariantSums, b: VariantSums): VariantSums {
+  const out = { ...a };
+  for (const k of Object.keys(b) as (keyof VariantSums)[]) {
+    if (k !== "variant") out[k] = (a[k] as number) + (b[k] as number);
+  }
+  return out;
+}
+
+function addFeedback(a: FeedbackSums, b: FeedbackSums): FeedbackSums {
+  return {
+    variant: a.variant,
+    thumbsUp: a.thumbsUp + b.thumbsUp,
+    thumbs: a.thumbs + b.thumbs,
+    starsN: a.starsN + b.starsN,
+    starsSum: a.starsSum + b.starsSum,
+    starsSumSquares: a.starsSumSquares + b.starsSumSquares,
+  };
+}
+
+function merged<T extends { variant: string }>(parts: T[][], add: (a: T, b: T) => T): T[] {
+  const out = new Map<string, T>();
+  for (const part of parts)
+    for (const x of part) out.set(x.variant, out.has(x.variant) ? add(out.get(x.variant) as T, x) : x);
+  return [...out.values()];
+}
+
+function mergedSketches(parts: Map<string, Sketch>[]): Map<string, Sketch> {
+  const out = new Map<string, Sketch>();
+  for (const part of parts) for (const [v, s] of part) out.set(v, mergeSketch(out.get(v) ?? {}, s));
+  return out;
+}
+
+function percentilesOf(sketchesByVariant: Map<string, Sketch>): Map<string, Percentiles> {
+  return new Map(
+    [...sketchesByVariant].map(([v, s]) => [
+      v,
+      { p50: sketchQuantile(s, 0.5), p95: sketchQuantile(s, 0.95), p99: sketchQuantile(s, 0.99) },
+    ]),
+  );
+}
 
 /** The experiment's report over one tenant's traffic (see core/report.ts), every number aggregated by the database. */
 export async function experimentReport(
   db: Db,
   e: StoredExperiment,
   tenant: string,
-  opts: { from?: number; to?: number; alpha?: number } = {},
+  opts: ReportOptions = {},
 ): Promise<FullReport> {
   const to = opts.to ?? Date.now() + 1;
-  const scope: ReportScope = { experiment: e.name, route: e.route, tenant, from: opts.from ?? e.createdAt, to };
-  const since = Math.max(scope.from, (await lastSplitChange(db, e.name)) ?? e.createdAt);
+  const from = opts.from ?? e.createdAt;
+  const scope: ReportScope = { experiment: e.name, route: e.route, tenant, from, to };
+  // Whole hours inside the window come from the rollups; the edges from the log itself.
+  const firstHour = Math.ceil(from / HOUR_MS) * HOUR_MS;
+  const endHour = Math.floor(to / HOUR_MS) * HOUR_MS;
+  const useRollups = !opts.withoutRollups && firstHour < endHour;
+  const edges: ReportScope[] = useRollups
+    ? [
+        { ...scope, to: firstHour },
+        { ...scope, from: endHour },
+      ].filter((s) => s.from < s.to)
+    : [scope];
+
+  const sumParts: VariantSums[][] = [];
+  const latencyParts: Map<string, Sketch>[] = [];
+  const ttftParts: Map<string, Sketch>[] = [];
+  const feedbackParts: FeedbackSums[][] = [];
+  if (useRollups) {
+    const r = await rollupSums(db, e.name, tenant, firstHour, endHour);
+    sumParts.push(r.sums);
+    latencyParts.push(r.latency);
+    ttftParts.push(r.ttft);
+    feedbackParts.push(await feedbackRollupSums(db, e.name, tenant, firstHour, endHour));
+  }
+  for (const edge of edges) {
+    sumParts.push(await variantSums(db, edge));
+    latencyParts.push(await sketches(db, edge, "latency_ms"));
+    ttftParts.push(await sketches(db, edge, "ttft_ms"));
+    feedbackParts.push(await feedbackSums(db, edge));
+  }
+
+  const since = Math.max(from, (await lastSplitChange(db, e.name)) ?? e.createdAt);
   const shares = sharesOf(e.allocation);
   const report = buildReport({
     experiment: {
@@ -37,11 +132,11 @@ export async function experimentReport(
       criteria: e.verdict.criteria,
       minRequests: e.verdict.minRequests,
     },
-    window: { from: scope.from, to },
-    sums: await variantSums(db, scope),
-    latency: await percentiles(db, scope, "latency_ms"),
-    ttft: await percentiles(db, scope, "ttft_ms"),
-    feedback: await feedbackSums(db, scope),
+    window: { from, to },
+    sums: merged(sumParts, addSums).map((s) => addSums(emptySums(s.variant), s)),
+    latency: percentilesOf(mergedSketches(latencyParts)),
+    ttft: percentilesOf(mergedSketches(ttftParts)),
+    feedback: merged(feedbackParts, addFeedback),
     preferences: await preferencePicks(db, scope),
     exposures: await exposuresSince(db, e.name, since, to),
     exposuresSince: since,

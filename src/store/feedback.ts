@@ -1,6 +1,7 @@
 /** Feedback rows: one per (request, user, kind), replaced when given again. */
 import type { Selectable } from "kysely";
 import { type Db, writeTransaction } from "./db.js";
+import { rollUpFeedback } from "./rollups.js";
 import type { FeedbackTable, RequestLogTable } from "./schema.js";
 
 export type LoggedRequest = Pick<
@@ -54,6 +55,7 @@ export async function upsertFeedback(
       .where("user_key", "=", row.user_key)
       .where("kind", "=", row.kind)
       .executeTakeFirst();
+    await rollUpFeedback(trx, row.request_id, row.kind, existing?.value ?? null, row.value);
     if (existing) {
       await trx
         .updateTable("feedback")

@@ -1,8 +1,9 @@
 /**
  * The experiment report's numbers, aggregated by the database: per variant
- * sums and counts, exact nearest-rank percentiles by window functions (one
- * sort per metric, all variants at once), feedback, preference picks between
- * the experiment's variants, and first exposures for the sample-ratio check.
+ * sums and counts and latency sketches (core/sketch.ts), from the hourly
+ * rollups for whole hours and from the request log for the hours at the
+ * window's edges; feedback likewise; preference picks between the
+ * experiment's variants; and first exposures for the sample-ratio check.
  * Nothing here loads rows one by one into JavaScript.
  *
  * The analysed population: the tenant's requests of the experiment assigned by
@@ -10,7 +11,8 @@
  * `from` and `to`, client cancellations (499) left out.
  */
 import { type Kysely, sql } from "kysely";
-import type { FeedbackSums, Percentiles, PreferenceCount, VariantSums } from "../core/report.js";
+import type { FeedbackSums, PreferenceCount, VariantSums } from "../core/report.js";
+import { mergeSketch, SKETCH_GAMMA, type Sketch } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
 
@@ -21,8 +23,6 @@ export interface ReportScope {
   from: number;
   to: number;
 }
-
-const PERCENTS = [50, 95, 99] as const;
 
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 
@@ -79,54 +79,124 @@ export async function variantSums(db: Db, s: ReportScope): Promise<VariantSums[]
     }));
 }
 
-/**
- * Nearest-rank p50/p95/p99 of a column per variant, among successful answers
- * (latency) or answers with a value (TTFT): the value at rank ceil(q·n).
- */
-export async function percentiles(
-  db: Db,
-  s: ReportScope,
-  column: "latency_ms" | "ttft_ms",
-): Promise<Map<string, Percentiles>> {
-  const ranked = analysed(db, s)
+/** Sketches (core/sketch.ts) of successful answers' latency or TTFT per variant, bucketed by the database. */
+export async function sketches(db: Db, s: ReportScope, column: "latency_ms" | "ttft_ms"): Promise<Map<string, Sketch>> {
+  const ref = sql.ref(column);
+  const bucket = sql<string>`case when ${ref} > 0 then cast(cast(ceil(ln(${ref}) / ${sql.lit(Math.log(SKETCH_GAMMA))}) as integer) as text) else 'z' end`;
+  const rows = await analysed(db, s)
     .where(column, "is not", null)
     .where(SUCCESS, "=", 1)
-    .select([
-      "variant",
-      sql<number>`${sql.ref(column)}`.as("v"),
-      sql<number>`row_number() over (partition by variant order by ${sql.ref(column)})`.as("rank"),
-      sql<number>`count(*) over (partition by variant)`.as("n"),
-    ]);
-  const rows = await db
-    .selectFrom(ranked.as("r"))
-    .select(["r.variant", "r.v", "r.rank", "r.n"])
-    // rank = ceil(q·n), in integers (portable): rank·100 ≥ Q·n > (rank − 1)·100 for Q = 100·q.
-    .where((eb) =>
-      eb.or(
-        PERCENTS.map(
-          (q) => sql<boolean>`r.rank * 100 >= ${sql.lit(q)} * r.n and (r.rank - 1) * 100 < ${sql.lit(q)} * r.n`,
-        ),
-      ),
-    )
+    .select(["variant", bucket.as("b"), sql<number>`count(*)`.as("n")])
+    .groupBy(["variant", bucket])
     .execute();
-  const out = new Map<string, Percentiles>();
+  const out = new Map<string, Sketch>();
   for (const r of rows) {
     if (r.variant === null) continue;
-    const p = out.get(r.variant) ?? { p50: null, p95: null, p99: null };
-    const n = num(r.n);
-    const rank = num(r.rank);
-    for (const q of PERCENTS) {
-      if (rank * 100 >= q * n && (rank - 1) * 100 < q * n) p[`p${q}`] = num(r.v);
-    }
-    out.set(r.variant, p);
+    const sk = out.get(r.variant) ?? {};
+    sk[String(r.b)] = (sk[String(r.b)] ?? 0) + num(r.n);
+    out.set(r.variant, sk);
   }
   return out;
 }
 
-export async function feedbackSums(db: Db, s: ReportScope): Promise<FeedbackSums[]> {
+/** Request sums and sketches per variant from the hourly rollups of hours [fromHour, toHour). */
+export async function rollupSums(
+  db: Db,
+  experiment: string,
+  tenant: string,
+  fromHour: number,
+  toHour: number,
+): Promise<{ sums: VariantSums[]; latency: Map<string, Sketch>; ttft: Map<string, Sketch> }> {
   const rows = await db
-    .selectFrom("feedback as f")
-    .innerJoin("request_log as l", "l.id", "f.request_id")
+    .selectFrom("experiment_rollups")
+    .selectAll()
+    .where("experiment", "=", experiment)
+    .where("tenant", "=", tenant)
+    .where("hour", ">=", fromHour)
+    .where("hour", "<", toHour)
+    .execute();
+  const sums = new Map<string, VariantSums>();
+  const latency = new Map<string, Sketch>();
+  const ttft = new Map<string, Sketch>();
+  for (const r of rows) {
+    const v = sums.get(r.variant) ?? emptySums(r.variant);
+    v.requests += num(r.requests);
+    v.successes += num(r.successes);
+    v.latencySum += num(r.latency_sum);
+    v.latencySumSquares += num(r.latency_sq);
+    v.ttftCount += num(r.ttft_n);
+    v.ttftSum += num(r.ttft_sum);
+    v.inputTokens += num(r.input_tokens);
+    v.outputTokens += num(r.output_tokens);
+    v.tokenRequests += num(r.token_requests);
+    v.costSum += num(r.cost_sum);
+    v.costSumSquares += num(r.cost_sq);
+    v.costRequests += num(r.cost_n);
+    sums.set(r.variant, v);
+    latency.set(r.variant, mergeSketch(latency.get(r.variant) ?? {}, JSON.parse(r.latency_sketch) as Sketch));
+    ttft.set(r.variant, mergeSketch(ttft.get(r.variant) ?? {}, JSON.parse(r.ttft_sketch) as Sketch));
+  }
+  return { sums: [...sums.values()], latency, ttft };
+}
+
+/** Thumbs and stars per variant from the hourly feedback rollups of hours [fromHour, toHour). */
+export async function feedbackRollupSums(
+  db: Db,
+  experiment: string,
+  tenant: string,
+  fromHour: number,
+  toHour: number,
+): Promise<FeedbackSums[]> {
+  const rows = await db
+    .selectFrom("experiment_feedback_rollups")
+    .select([
+      "variant",
+      sql<number>`sum(thumbs_up)`.as("ups"),
+      sql<number>`sum(thumbs)`.as("thumbs"),
+      sql<number>`sum(stars_n)`.as("sn"),
+      sql<number>`sum(stars_sum)`.as("ss"),
+      sql<number>`sum(stars_sq)`.as("ss2"),
+    ])
+    .where("experiment", "=", experiment)
+    .where("tenant", "=", tenant)
+    .where("hour", ">=", fromHour)
+    .where("hour", "<", toHour)
+    .groupBy("variant")
+    .execute();
+  return rows.map((r) => ({
+    variant: r.variant,
+    thumbsUp: num(r.ups),
+    thumbs: num(r.thumbs),
+    starsN: num(r.sn),
+    starsSum: num(r.ss),
+    starsSumSquares: num(r.ss2),
+  }));
+}
+
+export function emptySums(variant: string): VariantSums {
+  return {
+    variant,
+    requests: 0,
+    successes: 0,
+    latencySum: 0,
+    latencySumSquares: 0,
+    ttftCount: 0,
+    ttftSum: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    tokenRequests: 0,
+    costSum: 0,
+    costSumSquares: 0,
+    costRequests: 0,
+  };
+}
+
+export async function feedbackSums(db: Db, s: ReportScope): Promise<FeedbackSums[]> {
+  // From the window's requests to their feedback (not the other way round): the window is
+  // usually an edge hour, and the request log's index narrows it before any feedback is read.
+  const rows = await db
+    .selectFrom("request_log as l")
+    .innerJoin("feedback as f", "f.request_id", "l.id")
     .where("l.experiment", "=", s.experiment)
     .where("l.tenant", "=", s.tenant)
     .where("l.assigned_by", "=", "hash")

@@ -202,6 +202,41 @@ export interface ShadowResultTable {
   judge_raw: string | null;
 }
 
+/** One hour of an experiment variant's analysed requests (see migration 0004). */
+export interface ExperimentRollupTable {
+  experiment: string;
+  tenant: string;
+  variant: string;
+  /** Start of the hour, ms since the epoch. */
+  hour: number;
+  requests: number;
+  successes: number;
+  latency_sum: number;
+  latency_sq: number;
+  ttft_n: number;
+  ttft_sum: number;
+  input_tokens: number;
+  output_tokens: number;
+  token_requests: number;
+  cost_sum: number;
+  cost_sq: number;
+  cost_n: number;
+  latency_sketch: string;
+  ttft_sketch: string;
+}
+
+export interface ExperimentFeedbackRollupTable {
+  experiment: string;
+  tenant: string;
+  variant: string;
+  hour: number;
+  thumbs_up: number;
+  thumbs: number;
+  stars_n: number;
+  stars_sum: number;
+  stars_sq: number;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
@@ -213,4 +248,6 @@ export interface Database {
   experiment_exposures: ExperimentExposureTable;
   experiment_events: ExperimentEventTable;
   shadow_results: ShadowResultTable;
+  experiment_rollups: ExperimentRollupTable;
+  experiment_feedback_rollups: ExperimentFeedbackRollupTable;
 }

@@ -9,6 +9,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import { type ConversationTurn, conversationTitle, messageHash, messageText } from "../core/conversation.js";
 import { chrF, rougeL } from "../core/similarity.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
+import { RollupBatch, rollupWriter } from "./rollups.js";
 import { SHADOW_COLUMNS, shadowIndex } from "./shadow-results.js";
 
 export interface LogBatch {
@@ -49,12 +50,18 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   );
   const storeShadow = (values: unknown[]) => insertShadow.run(values);
 
+  const storeRollups = rollupWriter(db);
+
   const writeAll = db.transaction((batch: LogBatch) => {
+    const rollups = new RollupBatch();
     for (let i = 0; i < batch.rows.length; i++) {
-      insertRow.run(batch.rows[i]);
+      const row = batch.rows[i] as unknown[];
+      insertRow.run(row);
+      rollups.add(row);
       const turn = batch.turns[i];
       if (turn) storeTurn(turn);
     }
+    storeRollups(rollups);
     for (const e of batch.exposures) insertExposure.run(e);
     for (const s of batch.shadows) storeShadow(s);
   });
@@ -63,11 +70,14 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   const storeOne = db.transaction((turn: ConversationTurn) => storeTurn(turn));
   const exposeOne = db.transaction((values: unknown[]) => insertExposure.run(values));
   const shadowOne = db.transaction((values: unknown[]) => storeShadow(values));
+  const rollupOne = db.transaction((rollups: RollupBatch) => storeRollups(rollups));
   const writeEach = db.transaction((batch: LogBatch): BatchResult => {
     const result: BatchResult = { rejected: 0, turnsRejected: 0 };
+    const rollups = new RollupBatch();
     for (let i = 0; i < batch.rows.length; i++) {
       try {
         insertOne(batch.rows[i] as unknown[]);
+        rollups.add(batch.rows[i] as unknown[]);
       } catch (e) {
         result.rejected++;
         result.error ??= (e as Error).message;
@@ -80,6 +90,11 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
         result.turnsRejected++;
         result.error ??= (e as Error).message;
       }
+    }
+    try {
+      rollupOne(rollups);
+    } catch (err) {
+      result.error ??= (err as Error).message;
     }
     for (const e of batch.exposures) {
       try {

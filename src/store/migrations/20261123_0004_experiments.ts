@@ -48,6 +48,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("first_at", "bigint", (c) => c.notNull())
     .addPrimaryKeyConstraint("experiment_exposures_pk", ["experiment", "unit_kind", "unit_id"])
     .execute();
+  // Covers the sample-ratio count: exposures per variant within a time range.
+  await db.schema
+    .createIndex("experiment_exposures_by_time")
+    .on("experiment_exposures")
+    .columns(["experiment", "first_at", "variant"])
+    .execute();
 
   await db.schema
     .createTable("experiment_events")
@@ -106,19 +112,61 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(["experiment", "created_at"])
     .execute();
 
+  // Hourly sums of each experiment's hash-assigned requests (client cancellations left out),
+  // written by the log writer with the rows, so reports read hours instead of requests.
+  await db.schema
+    .createTable("experiment_rollups")
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("tenant", "varchar(128)", (c) => c.notNull())
+    .addColumn("variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("hour", "bigint", (c) => c.notNull())
+    .addColumn("requests", "integer", (c) => c.notNull())
+    .addColumn("successes", "integer", (c) => c.notNull())
+    .addColumn("latency_sum", "double precision", (c) => c.notNull())
+    .addColumn("latency_sq", "double precision", (c) => c.notNull())
+    .addColumn("ttft_n", "integer", (c) => c.notNull())
+    .addColumn("ttft_sum", "double precision", (c) => c.notNull())
+    .addColumn("input_tokens", "double precision", (c) => c.notNull())
+    .addColumn("output_tokens", "double precision", (c) => c.notNull())
+    .addColumn("token_requests", "integer", (c) => c.notNull())
+    .addColumn("cost_sum", "double precision", (c) => c.notNull())
+    .addColumn("cost_sq", "double precision", (c) => c.notNull())
+    .addColumn("cost_n", "integer", (c) => c.notNull())
+    // JSON sketches (core/sketch.ts) of successful answers' latency and of TTFT.
+    .addColumn("latency_sketch", "text", (c) => c.notNull())
+    .addColumn("ttft_sketch", "text", (c) => c.notNull())
+    .addPrimaryKeyConstraint("experiment_rollups_pk", ["experiment", "tenant", "variant", "hour"])
+    .execute();
+  // Hourly sums of thumbs and stars on those requests (by the hour of the request), kept by each feedback write.
+  await db.schema
+    .createTable("experiment_feedback_rollups")
+    .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("tenant", "varchar(128)", (c) => c.notNull())
+    .addColumn("variant", "varchar(256)", (c) => c.notNull())
+    .addColumn("hour", "bigint", (c) => c.notNull())
+    .addColumn("thumbs_up", "integer", (c) => c.notNull())
+    .addColumn("thumbs", "integer", (c) => c.notNull())
+    .addColumn("stars_n", "integer", (c) => c.notNull())
+    .addColumn("stars_sum", "double precision", (c) => c.notNull())
+    .addColumn("stars_sq", "double precision", (c) => c.notNull())
+    .addPrimaryKeyConstraint("experiment_feedback_rollups_pk", ["experiment", "tenant", "variant", "hour"])
+    .execute();
+
   await db.schema.alterTable("request_log").addColumn("unit_kind", "varchar(16)").execute();
   await db.schema.alterTable("request_log").addColumn("assigned_by", "varchar(16)").execute();
   await db.schema
-    .createIndex("request_log_experiment_variant_created")
+    .createIndex("request_log_experiment_created")
     .on("request_log")
-    .columns(["experiment", "variant", "created_at"])
+    .columns(["experiment", "created_at"])
     .execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await db.schema.dropIndex("request_log_experiment_variant_created").execute();
+  await db.schema.dropIndex("request_log_experiment_created").execute();
   await db.schema.alterTable("request_log").dropColumn("assigned_by").execute();
   await db.schema.alterTable("request_log").dropColumn("unit_kind").execute();
+  await db.schema.dropTable("experiment_feedback_rollups").execute();
+  await db.schema.dropTable("experiment_rollups").execute();
   await db.schema.dropTable("shadow_results").execute();
   await db.schema.dropTable("experiment_events").execute();
   await db.schema.dropTable("experiment_exposures").execute();
