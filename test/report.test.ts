@@ -180,7 +180,9 @@ describe("the experiment report", () => {
     ];
     for (const [name, metric, mean, p50, p95, p99] of checks) {
       const m = variant(name)[metric];
-      expect(m.mean).toBeCloseTo(mean, 9);
+      expect(m.mean.estimate).toBeCloseTo(mean, 9);
+      expect(m.mean.lo).toBeLessThan(mean);
+      expect(m.mean.hi).toBeGreaterThan(mean);
       near(m.p50, p50);
       near(m.p95, p95);
       near(m.p99, p99);
@@ -189,10 +191,11 @@ describe("the experiment report", () => {
   });
 
   it("gives tokens, cost, thumbs, stars and the preference record", () => {
-    expect(variant("a").tokens).toEqual({ inputMean: 10, outputMean: 20 });
+    // Every request said 20 output tokens: no spread, so the interval is the value itself.
+    expect(variant("a").tokens).toEqual({ inputMean: 10, outputMean: { estimate: 20, lo: 20, hi: 20 } });
     // The failed request has no cost: 9 × 0.001.
     expect(variant("a").costUsd.total).toBeCloseTo(0.009, 12);
-    expect(variant("a").costUsd.perRequest).toBeCloseTo(0.001, 12);
+    expect(variant("a").costUsd.perRequest.estimate).toBeCloseTo(0.001, 12);
     expect(variant("a").thumbsUp).toMatchObject({ up: 3, n: 4 });
     expect(variant("a").thumbsUp.rate.estimate).toBe(0.75);
     expect(variant("b").thumbsUp.rate.estimate).toBe(1);
@@ -214,6 +217,8 @@ describe("the experiment report", () => {
     expect(vs.successRate.sequential.hi - vs.successRate.sequential.lo).toBeGreaterThan(d.hi - d.lo);
     expect(vs.meanLatencyMs.difference.estimate).toBeCloseTo(105, 9);
     expect(vs.meanLatencyMs.lift.estimate).toBeCloseTo(0.21, 12);
+    // a has no TTFT at all: nothing to compare.
+    expect(vs.meanTtftMs).toBeNull();
     expect(vs.meanStars.difference.estimate).toBeCloseTo(-2, 12);
   });
 

@@ -91,10 +91,12 @@ export function reportSections(r: RenderableReport): Section[] {
         "share",
         "requests",
         "success",
+        "mean latency",
         "p50",
         "p95",
         "p99",
         "TTFT p95",
+        "output tokens",
         "thumbs up",
         "stars",
         "cost / request",
@@ -105,13 +107,15 @@ export function reportSections(r: RenderableReport): Section[] {
         pct(v.share, 0),
         String(v.requests),
         withInterval(v.successRate, (x) => pct(x)),
+        withInterval(v.latencyMs.mean, ms),
         ms(v.latencyMs.p50),
         ms(v.latencyMs.p95),
         ms(v.latencyMs.p99),
         ms(v.ttftMs.p95),
+        withInterval(v.tokens.outputMean, (x) => num(x, 0)),
         v.thumbsUp.n > 0 ? `${withInterval(v.thumbsUp.rate, (x) => pct(x))} of ${v.thumbsUp.n}` : "–",
         v.stars.n > 0 ? `${withInterval(v.stars.mean, (x) => num(x, 2))} of ${v.stars.n}` : "–",
-        usd(v.costUsd.perRequest),
+        usd(v.costUsd.perRequest?.estimate),
         pct(v.preference.winRate),
       ]),
     },
@@ -141,6 +145,8 @@ export function reportSections(r: RenderableReport): Section[] {
     if (!v.vsControl) continue;
     line(v, "success rate", v.vsControl.successRate, (x) => pct(x, 2));
     line(v, "mean latency", v.vsControl.meanLatencyMs, ms);
+    line(v, "mean TTFT", v.vsControl.meanTtftMs, ms);
+    line(v, "output tokens", v.vsControl.outputTokens, (x) => num(x, 1));
     line(v, "thumbs-up rate", v.vsControl.thumbsUpRate, (x) => pct(x, 2));
     line(v, "mean stars", v.vsControl.meanStars, (x) => num(x, 2));
     line(v, "cost / request", v.vsControl.costPerRequestUsd, usd);

@@ -34,8 +34,10 @@ export interface VariantSums {
   latencySumSquares: number;
   ttftCount: number;
   ttftSum: number;
+  ttftSumSquares: number;
   inputTokens: number;
   outputTokens: number;
+  outputTokensSumSquares: number;
   tokenRequests: number;
   costSum: number;
   costSumSquares: number;
@@ -106,16 +108,19 @@ export interface VariantReport {
   share: number;
   requests: number;
   successRate: Estimate | null;
-  latencyMs: { mean: number | null } & Percentiles;
-  ttftMs: { mean: number | null } & Percentiles;
-  tokens: { inputMean: number | null; outputMean: number | null };
-  costUsd: { total: number; perRequest: number | null };
+  /** Over successful answers: the mean with its t interval, and the percentiles. */
+  latencyMs: { mean: Estimate | null } & Percentiles;
+  ttftMs: { mean: Estimate | null } & Percentiles;
+  tokens: { inputMean: number | null; outputMean: Estimate | null };
+  costUsd: { total: number; perRequest: Estimate | null };
   thumbsUp: { up: number; n: number; rate: Estimate | null };
   stars: { n: number; mean: Estimate | null };
   preference: { wins: number; losses: number; ties: number; winRate: number | null };
   vsControl: {
     successRate: Comparison | null;
     meanLatencyMs: Comparison | null;
+    meanTtftMs: Comparison | null;
+    outputTokens: Comparison | null;
     thumbsUpRate: Comparison | null;
     meanStars: Comparison | null;
     costPerRequestUsd: Comparison | null;
@@ -188,8 +193,10 @@ export function buildReport(input: ReportInput): ExperimentReport {
     latencySumSquares: 0,
     ttftCount: 0,
     ttftSum: 0,
+    ttftSumSquares: 0,
     inputTokens: 0,
     outputTokens: 0,
+    outputTokensSumSquares: 0,
     tokenRequests: 0,
     costSum: 0,
     costSumSquares: 0,
@@ -223,6 +230,8 @@ export function buildReport(input: ReportInput): ExperimentReport {
   }
 
   const latencyMoments = (s: VariantSums) => momentsOf(s.successes, s.latencySum, s.latencySumSquares);
+  const ttftMoments = (s: VariantSums) => momentsOf(s.ttftCount, s.ttftSum, s.ttftSumSquares);
+  const outputMoments = (s: VariantSums) => momentsOf(s.tokenRequests, s.outputTokens, s.outputTokensSumSquares);
   const costMoments = (s: VariantSums) => momentsOf(s.costRequests, s.costSum, s.costSumSquares);
   const starMoments = (f: FeedbackSums) => momentsOf(f.starsN, f.starsSum, f.starsSumSquares);
   const control = sums.get(exp.control) ?? empty(exp.control);
@@ -242,10 +251,13 @@ export function buildReport(input: ReportInput): ExperimentReport {
       share: exp.shares.find((x) => x.variant === variant)?.share ?? 0,
       requests: s.requests,
       successRate: s.requests > 0 ? wilson(s.successes, s.requests, confidence) : null,
-      latencyMs: { mean: div(s.latencySum, s.successes), ...lat },
-      ttftMs: { mean: div(s.ttftSum, s.ttftCount), ...ttft },
-      tokens: { inputMean: div(s.inputTokens, s.tokenRequests), outputMean: div(s.outputTokens, s.tokenRequests) },
-      costUsd: { total: s.costSum, perRequest: div(s.costSum, s.costRequests) },
+      latencyMs: { mean: meanInterval(latencyMoments(s), confidence), ...lat },
+      ttftMs: { mean: meanInterval(ttftMoments(s), confidence), ...ttft },
+      tokens: {
+        inputMean: div(s.inputTokens, s.tokenRequests),
+        outputMean: meanInterval(outputMoments(s), confidence),
+      },
+      costUsd: { total: s.costSum, perRequest: meanInterval(costMoments(s), confidence) },
       thumbsUp: { up: f.thumbsUp, n: f.thumbs, rate: f.thumbs > 0 ? wilson(f.thumbsUp, f.thumbs, confidence) : null },
       stars: { n: f.starsN, mean: meanInterval(starMoments(f), confidence) },
       preference: { ...r, winRate: games > 0 ? (r.wins + r.ties / 2) / games : null },
@@ -254,6 +266,8 @@ export function buildReport(input: ReportInput): ExperimentReport {
         : {
             successRate: compareRates(control.successes, control.requests, s.successes, s.requests, alpha),
             meanLatencyMs: compareMeans(latencyMoments(control), latencyMoments(s), alpha, true),
+            meanTtftMs: compareMeans(ttftMoments(control), ttftMoments(s), alpha, true),
+            outputTokens: compareMeans(outputMoments(control), outputMoments(s), alpha, true),
             thumbsUpRate: compareRates(controlFb.thumbsUp, controlFb.thumbs, f.thumbsUp, f.thumbs, alpha),
             meanStars: compareMeans(starMoments(controlFb), starMoments(f), alpha, false),
             costPerRequestUsd: compareMeans(costMoments(control), costMoments(s), alpha, true),
@@ -371,7 +385,7 @@ function absoluteOf(
     case "success_rate":
       return { value: v.successRate?.estimate ?? null, n: v.requests, needed: minRequests };
     case "mean_latency_ms":
-      return { value: v.latencyMs.mean, n: v.requests, needed: minRequests };
+      return { value: v.latencyMs.mean?.estimate ?? null, n: v.requests, needed: minRequests };
     case "p50_latency_ms":
       return { value: v.latencyMs.p50, n: v.requests, needed: minRequests };
     case "p95_latency_ms":
@@ -381,7 +395,7 @@ function absoluteOf(
     case "p95_ttft_ms":
       return { value: v.ttftMs.p95, n: v.requests, needed: minRequests };
     case "cost_per_request_usd":
-      return { value: v.costUsd.perRequest, n: v.requests, needed: minRequests };
+      return { value: v.costUsd.perRequest?.estimate ?? null, n: v.requests, needed: minRequests };
     case "thumbs_up_rate":
       return { value: v.thumbsUp.rate?.estimate ?? null, n: v.thumbsUp.n, needed: 1 };
     case "mean_stars":

@@ -51,8 +51,10 @@ export async function variantSums(db: Db, s: ReportScope): Promise<VariantSums[]
       sql<number>`sum(case when ${SUCCESS} = 1 then latency_ms * latency_ms else 0 end)`.as("lat2"),
       sql<number>`count(ttft_ms)`.as("ttft_n"),
       sql<number>`sum(ttft_ms)`.as("ttft"),
+      sql<number>`sum(ttft_ms * ttft_ms)`.as("ttft2"),
       sql<number>`sum(input_tokens)`.as("tin"),
       sql<number>`sum(output_tokens)`.as("tout"),
+      sql<number>`sum(output_tokens * output_tokens)`.as("tout2"),
       sql<number>`count(output_tokens)`.as("tok_n"),
       sql<number>`sum(cost_usd)`.as("cost"),
       sql<number>`sum(cost_usd * cost_usd)`.as("cost2"),
@@ -70,8 +72,10 @@ export async function variantSums(db: Db, s: ReportScope): Promise<VariantSums[]
       latencySumSquares: num(r.lat2),
       ttftCount: num(r.ttft_n),
       ttftSum: num(r.ttft),
+      ttftSumSquares: num(r.ttft2),
       inputTokens: num(r.tin),
       outputTokens: num(r.tout),
+      outputTokensSumSquares: num(r.tout2),
       tokenRequests: num(r.tok_n),
       costSum: num(r.cost),
       costSumSquares: num(r.cost2),
@@ -126,8 +130,10 @@ export async function rollupSums(
     v.latencySumSquares += num(r.latency_sq);
     v.ttftCount += num(r.ttft_n);
     v.ttftSum += num(r.ttft_sum);
+    v.ttftSumSquares += num(r.ttft_sq);
     v.inputTokens += num(r.input_tokens);
     v.outputTokens += num(r.output_tokens);
+    v.outputTokensSumSquares += num(r.output_sq);
     v.tokenRequests += num(r.token_requests);
     v.costSum += num(r.cost_sum);
     v.costSumSquares += num(r.cost_sq);
@@ -182,8 +188,10 @@ export function emptySums(variant: string): VariantSums {
     latencySumSquares: 0,
     ttftCount: 0,
     ttftSum: 0,
+    ttftSumSquares: 0,
     inputTokens: 0,
     outputTokens: 0,
+    outputTokensSumSquares: 0,
     tokenRequests: 0,
     costSum: 0,
     costSumSquares: 0,

@@ -1,7 +1,8 @@
 /**
- * Hourly rollups of each experiment's analysed requests (hash-assigned,
- * client cancellations left out) and of the thumbs and stars given to them,
- * so a report over a million requests reads a few hundred rows. Request
+ * Hourly rollups of every route's traffic (for usage over time), of each
+ * experiment's analysed requests (hash-assigned, client cancellations left
+ * out) and of the thumbs and stars given to them, so a report over a million
+ * requests reads a few hundred rows. Request
  * rollups are added by the log writer in the same transaction as their rows;
  * feedback rollups by each feedback write, replacing the old value's share
  * when feedback is changed. A success, here as in the report's queries:
@@ -10,6 +11,7 @@
 import type BetterSqlite3 from "better-sqlite3";
 import { sql } from "kysely";
 import { addToSketch, mergeSketch, type Sketch } from "../core/sketch.js";
+import type { HourUsage } from "../core/usage.js";
 import type { Db } from "./db.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 
@@ -32,8 +34,10 @@ export interface RequestRollup {
   latencySq: number;
   ttftN: number;
   ttftSum: number;
+  ttftSq: number;
   inputTokens: number;
   outputTokens: number;
+  outputSq: number;
   tokenRequests: number;
   costSum: number;
   costSq: number;
@@ -42,13 +46,34 @@ export interface RequestRollup {
   ttft: Sketch;
 }
 
+export interface RouteRollup {
+  route: string;
+  tenant: string;
+  hour: number;
+  requests: number;
+  errors: number;
+  cancelled: number;
+  costSum: number;
+  inputTokens: number;
+  outputTokens: number;
+  latencyN: number;
+  latencySum: number;
+  latency: Sketch;
+}
+
 const finite = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
 
-/** Sums a batch's rows (positional, REQUEST_LOG_COLUMNS order) by experiment, tenant, variant and hour. */
+/**
+ * Sums a batch's rows (positional, REQUEST_LOG_COLUMNS order) by route,
+ * tenant and hour (all traffic) and by experiment, tenant, variant and hour
+ * (the experiment's analysed requests).
+ */
 export class RollupBatch {
   readonly #byKey = new Map<string, RequestRollup>();
+  readonly #routes = new Map<string, RouteRollup>();
 
   add(values: unknown[]): void {
+    this.#addRoute(values);
     const experiment = values[at.experiment];
     const variant = values[at.variant];
     const status = values[at.status];
@@ -70,8 +95,10 @@ export class RollupBatch {
         latencySq: 0,
         ttftN: 0,
         ttftSum: 0,
+        ttftSq: 0,
         inputTokens: 0,
         outputTokens: 0,
+        outputSq: 0,
         tokenRequests: 0,
         costSum: 0,
         costSq: 0,
@@ -95,11 +122,13 @@ export class RollupBatch {
     if (ttft !== null) {
       r.ttftN++;
       r.ttftSum += ttft;
+      r.ttftSq += ttft * ttft;
     }
     r.inputTokens += finite(values[at.input_tokens]) ?? 0;
     const output = finite(values[at.output_tokens]);
     if (output !== null) {
       r.outputTokens += output;
+      r.outputSq += output * output;
       r.tokenRequests++;
     }
     const cost = finite(values[at.cost_usd]);
@@ -110,12 +139,54 @@ export class RollupBatch {
     }
   }
 
+  #addRoute(values: unknown[]): void {
+    const route = String(values[at.route]);
+    const tenant = String(values[at.tenant]);
+    const hour = hourOf(Number(values[at.created_at]));
+    const key = `${route}\u0000${tenant}\u0000${hour}`;
+    let r = this.#routes.get(key);
+    if (!r) {
+      r = {
+        route,
+        tenant,
+        hour,
+        requests: 0,
+        errors: 0,
+        cancelled: 0,
+        costSum: 0,
+        inputTokens: 0,
+        outputTokens: 0,
+        latencyN: 0,
+        latencySum: 0,
+        latency: {},
+      };
+      this.#routes.set(key, r);
+    }
+    const status = Number(values[at.status]);
+    r.requests++;
+    if (status === 499) r.cancelled++;
+    else if (status >= 500 || (status === 200 && values[at.error_code] != null)) r.errors++;
+    r.costSum += finite(values[at.cost_usd]) ?? 0;
+    r.inputTokens += finite(values[at.input_tokens]) ?? 0;
+    r.outputTokens += finite(values[at.output_tokens]) ?? 0;
+    if (status === 200 && values[at.error_code] == null) {
+      const latency = finite(values[at.latency_ms]) ?? 0;
+      r.latencyN++;
+      r.latencySum += latency;
+      addToSketch(r.latency, latency);
+    }
+  }
+
   get size(): number {
-    return this.#byKey.size;
+    return this.#byKey.size + this.#routes.size;
   }
 
   values(): IterableIterator<RequestRollup> {
     return this.#byKey.values();
+  }
+
+  routes(): IterableIterator<RouteRollup> {
+    return this.#routes.values();
   }
 }
 
@@ -125,16 +196,50 @@ export function rollupWriter(db: BetterSqlite3.Database): (batch: RollupBatch) =
   const select = db.prepare(`SELECT latency_sketch, ttft_sketch FROM experiment_rollups WHERE ${key}`);
   const insert = db.prepare(
     `INSERT INTO experiment_rollups (experiment, tenant, variant, hour, requests, successes, latency_sum, latency_sq,
-       ttft_n, ttft_sum, input_tokens, output_tokens, token_requests, cost_sum, cost_sq, cost_n, latency_sketch, ttft_sketch)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       ttft_n, ttft_sum, ttft_sq, input_tokens, output_tokens, output_sq, token_requests, cost_sum, cost_sq, cost_n,
+       latency_sketch, ttft_sketch)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const update = db.prepare(
     `UPDATE experiment_rollups SET requests = requests + ?, successes = successes + ?, latency_sum = latency_sum + ?,
-       latency_sq = latency_sq + ?, ttft_n = ttft_n + ?, ttft_sum = ttft_sum + ?, input_tokens = input_tokens + ?,
-       output_tokens = output_tokens + ?, token_requests = token_requests + ?, cost_sum = cost_sum + ?,
+       latency_sq = latency_sq + ?, ttft_n = ttft_n + ?, ttft_sum = ttft_sum + ?, ttft_sq = ttft_sq + ?,
+       input_tokens = input_tokens + ?, output_tokens = output_tokens + ?, output_sq = output_sq + ?,
+       token_requests = token_requests + ?, cost_sum = cost_sum + ?,
        cost_sq = cost_sq + ?, cost_n = cost_n + ?, latency_sketch = ?, ttft_sketch = ? WHERE ${key}`,
   );
+  const routeKey = "route = ? AND tenant = ? AND hour = ?";
+  const selectRoute = db.prepare(`SELECT latency_sketch FROM route_rollups WHERE ${routeKey}`);
+  const insertRoute = db.prepare(
+    `INSERT INTO route_rollups (route, tenant, hour, requests, errors, cancelled, cost_sum, input_tokens, output_tokens,
+       latency_n, latency_sum, latency_sketch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  const updateRoute = db.prepare(
+    `UPDATE route_rollups SET requests = requests + ?, errors = errors + ?, cancelled = cancelled + ?,
+       cost_sum = cost_sum + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
+       latency_n = latency_n + ?, latency_sum = latency_sum + ?, latency_sketch = ? WHERE ${routeKey}`,
+  );
   return (batch) => {
+    for (const r of batch.routes()) {
+      const k = [r.route, r.tenant, r.hour];
+      const sums = [
+        r.requests,
+        r.errors,
+        r.cancelled,
+        r.costSum,
+        r.inputTokens,
+        r.outputTokens,
+        r.latencyN,
+        r.latencySum,
+      ];
+      const old = selectRoute.get(...k) as { latency_sketch: string } | undefined;
+      if (!old) insertRoute.run(...k, ...sums, JSON.stringify(r.latency));
+      else
+        updateRoute.run(
+          ...sums,
+          JSON.stringify(mergeSketch(JSON.parse(old.latency_sketch) as Sketch, r.latency)),
+          ...k,
+        );
+    }
     for (const r of batch.values()) {
       const k = [r.experiment, r.tenant, r.variant, r.hour];
       const sums = [
@@ -144,8 +249,10 @@ export function rollupWriter(db: BetterSqlite3.Database): (batch: RollupBatch) =
         r.latencySq,
         r.ttftN,
         r.ttftSum,
+        r.ttftSq,
         r.inputTokens,
         r.outputTokens,
+        r.outputSq,
         r.tokenRequests,
         r.costSum,
         r.costSq,
@@ -226,4 +333,35 @@ export async function rollUpFeedback(
       }),
     )
     .execute();
+}
+
+/** The hourly usage rows of a tenant's routes in [from, to) (hours starting in it). */
+export async function routeUsageHours(
+  db: Db,
+  tenant: string,
+  from: number,
+  to: number,
+  route?: string,
+): Promise<HourUsage[]> {
+  let q = db
+    .selectFrom("route_rollups")
+    .selectAll()
+    .where("tenant", "=", tenant)
+    .where("hour", ">=", hourOf(from))
+    .where("hour", "<", to);
+  if (route !== undefined) q = q.where("route", "=", route);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    route: r.route,
+    hour: Number(r.hour),
+    requests: Number(r.requests),
+    errors: Number(r.errors),
+    cancelled: Number(r.cancelled),
+    costSum: Number(r.cost_sum),
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    latencyN: Number(r.latency_n),
+    latencySum: Number(r.latency_sum),
+    latency: JSON.parse(r.latency_sketch) as Sketch,
+  }));
 }

@@ -215,14 +215,35 @@ export interface ExperimentRollupTable {
   latency_sq: number;
   ttft_n: number;
   ttft_sum: number;
+  ttft_sq: number;
   input_tokens: number;
   output_tokens: number;
+  output_sq: number;
   token_requests: number;
   cost_sum: number;
   cost_sq: number;
   cost_n: number;
   latency_sketch: string;
   ttft_sketch: string;
+}
+
+/** One hour of a route's traffic, all of it. */
+export interface RouteRollupTable {
+  route: string;
+  tenant: string;
+  hour: number;
+  requests: number;
+  /** Status ≥ 500, or a stream that broke after 200. */
+  errors: number;
+  /** The client left (499). */
+  cancelled: number;
+  cost_sum: number;
+  input_tokens: number;
+  output_tokens: number;
+  /** Successful answers (status 200, no error), whose latency the sum and sketch hold. */
+  latency_n: number;
+  latency_sum: number;
+  latency_sketch: string;
 }
 
 export interface ExperimentFeedbackRollupTable {
@@ -250,4 +271,5 @@ export interface Database {
   shadow_results: ShadowResultTable;
   experiment_rollups: ExperimentRollupTable;
   experiment_feedback_rollups: ExperimentFeedbackRollupTable;
+  route_rollups: RouteRollupTable;
 }

@@ -126,8 +126,10 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("latency_sq", "double precision", (c) => c.notNull())
     .addColumn("ttft_n", "integer", (c) => c.notNull())
     .addColumn("ttft_sum", "double precision", (c) => c.notNull())
+    .addColumn("ttft_sq", "double precision", (c) => c.notNull())
     .addColumn("input_tokens", "double precision", (c) => c.notNull())
     .addColumn("output_tokens", "double precision", (c) => c.notNull())
+    .addColumn("output_sq", "double precision", (c) => c.notNull())
     .addColumn("token_requests", "integer", (c) => c.notNull())
     .addColumn("cost_sum", "double precision", (c) => c.notNull())
     .addColumn("cost_sq", "double precision", (c) => c.notNull())
@@ -136,6 +138,23 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("latency_sketch", "text", (c) => c.notNull())
     .addColumn("ttft_sketch", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("experiment_rollups_pk", ["experiment", "tenant", "variant", "hour"])
+    .execute();
+  // Hourly usage of every route (all traffic, experiment or not), for the dashboard's charts.
+  await db.schema
+    .createTable("route_rollups")
+    .addColumn("route", "varchar(256)", (c) => c.notNull())
+    .addColumn("tenant", "varchar(128)", (c) => c.notNull())
+    .addColumn("hour", "bigint", (c) => c.notNull())
+    .addColumn("requests", "integer", (c) => c.notNull())
+    .addColumn("errors", "integer", (c) => c.notNull())
+    .addColumn("cancelled", "integer", (c) => c.notNull())
+    .addColumn("cost_sum", "double precision", (c) => c.notNull())
+    .addColumn("input_tokens", "double precision", (c) => c.notNull())
+    .addColumn("output_tokens", "double precision", (c) => c.notNull())
+    .addColumn("latency_n", "integer", (c) => c.notNull())
+    .addColumn("latency_sum", "double precision", (c) => c.notNull())
+    .addColumn("latency_sketch", "text", (c) => c.notNull())
+    .addPrimaryKeyConstraint("route_rollups_pk", ["route", "tenant", "hour"])
     .execute();
   // Hourly sums of thumbs and stars on those requests (by the hour of the request), kept by each feedback write.
   await db.schema
@@ -165,6 +184,7 @@ export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.dropIndex("request_log_experiment_created").execute();
   await db.schema.alterTable("request_log").dropColumn("assigned_by").execute();
   await db.schema.alterTable("request_log").dropColumn("unit_kind").execute();
+  await db.schema.dropTable("route_rollups").execute();
   await db.schema.dropTable("experiment_feedback_rollups").execute();
   await db.schema.dropTable("experiment_rollups").execute();
   await db.schema.dropTable("shadow_results").execute();
