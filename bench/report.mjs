@@ -136,7 +136,7 @@ async function writeUpTo(total) {
       );
       if (!exposed.has(user)) {
         exposed.add(user);
-        exposures.push(["bench", "user", user, variant, id, at]);
+        exposures.push(["bench", "default", "user", user, variant, id, at]);
       }
       const r = random();
       if (r < 0.1)

@@ -88,6 +88,7 @@ beforeAll(async () => {
       exposure
         ? {
             experiment: "ab",
+            tenant: row.tenant,
             unitKind: "user",
             unitId: row.user_id as string,
             variant,
@@ -113,7 +114,7 @@ beforeAll(async () => {
   }
   // b: latencies 110…1100, all answered, TTFT half the latency; 4 first exposures.
   for (let k = 1; k <= 10; k++) ids.b.push(push("b", { latency_ms: 110 * k, ttft_ms: 55 * k }, k <= 4));
-  // Outside the analysis: an override, a client that left, another tenant, a fallback answer counted as a failure.
+  // Outside the analysis: an override, a client that left, another tenant.
   push("b", { assigned_by: "override", latency_ms: 99_999 });
   push("a", { status: 499, latency_ms: 99_999 });
   push("a", { tenant: "other", latency_ms: 99_999 });
@@ -247,7 +248,16 @@ describe("the experiment report", () => {
         observed: variant("b").latencyMs.p95,
         n: 10,
       },
-      { variant: "b", metric: "thumbs_up_rate", op: ">=", threshold: 0.8, status: "pass", observed: 1, n: 4 },
+      // 4 thumbs up of 4: the Wilson interval [0.51, 1] straddles 0.8, so four votes cannot decide yet.
+      {
+        variant: "b",
+        metric: "thumbs_up_rate",
+        op: ">=",
+        threshold: 0.8,
+        status: "pending",
+        observed: [wilson(4, 4).lo, 1],
+        n: 4,
+      },
     ]);
   });
 
@@ -348,6 +358,31 @@ describe("hourly rollups", () => {
           tokens_estimated: 0,
         });
       }
+      // Rows both paths must leave out: an override, a client that left, another tenant, and a
+      // fallback answer, which counts but as a failure.
+      const past = now - 5 * 3_600_000;
+      const extra = (id: string, over: Record<string, unknown>) =>
+        hours.gateway.log.push({
+          id,
+          created_at: past,
+          tenant: "default",
+          route: "chat",
+          experiment: "spread",
+          variant: "b",
+          stream: 0,
+          status: 200,
+          latency_ms: 77_777,
+          unit_kind: "user",
+          assigned_by: "hash",
+          attempts: 1,
+          tokens_estimated: 0,
+          fallback_used: 0,
+          ...over,
+        });
+      extra("req_spread_override", { assigned_by: "override" });
+      extra("req_spread_cancelled", { status: 499 });
+      extra("req_spread_tenant", { tenant: "other" });
+      extra("req_spread_fallback", { fallback_used: 1, latency_ms: 120 });
       await hours.gateway.log.flush();
       const feedback = async (request_id: string, kind: string, value: unknown) => {
         const res = await fetch(`${hours.url}/v1/feedback`, {
@@ -375,7 +410,9 @@ describe("hourly rollups", () => {
       const rounded = (x: unknown) =>
         JSON.parse(JSON.stringify(x, (_k, v) => (typeof v === "number" ? Number(v.toPrecision(10)) : v)));
       expect(rounded(fromRollups.variants)).toEqual(rounded(fromLog.variants));
-      expect(fromRollups.variants.map((v) => v.requests)).toEqual([101, 200]);
+      // 101 a, 200 b plus the fallback answer (a request, not a success); the others are left out.
+      expect(fromRollups.variants.map((v) => v.requests)).toEqual([101, 201]);
+      expect(fromRollups.variants[1]?.latencyMs.p99).toBeLessThan(77_777);
       const rollupRows = await hours.gateway.db.selectFrom("experiment_rollups").select("hour").execute();
       expect(rollupRows.length).toBeGreaterThan(25);
     } finally {

@@ -99,7 +99,7 @@ it("a read-then-write transaction beside the writer thread holds the write lock 
 it("stores an experiment exposure once per unit, keeping the first", async () => {
   const { handle } = await store();
   const write = sqliteLogWriter(handle);
-  const exposure = (request: string, variant: string) => ["exp", "user", "u1", variant, request, 1];
+  const exposure = (request: string, variant: string) => ["exp", "t", "user", "u1", variant, request, 1];
   write({ rows: [row("x1")], turns: [null], exposures: [exposure("x1", "a")], shadows: [] });
   write({ rows: [row("x2")], turns: [null], exposures: [exposure("x2", "b")], shadows: [] });
   expect(handle.prepare("SELECT variant, request_id FROM experiment_exposures").all()).toEqual([

@@ -262,3 +262,23 @@ describe("Bradley–Terry", () => {
     expect(leaderboard(all, { random: seededRandom(3), bootstrap: 200 })).toEqual(rows);
   });
 });
+
+describe("poisson", () => {
+  it("has the mean and variance λ for small and large λ", async () => {
+    const { poisson } = await import("../src/core/random.js");
+    for (const lambda of [0.5, 4, 80]) {
+      const random = seededRandom(9);
+      const n = 40_000;
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < n; i++) {
+        const x = poisson(lambda, random);
+        sum += x;
+        sq += x * x;
+      }
+      const mean = sum / n;
+      expect(Math.abs(mean - lambda)).toBeLessThan(0.03 * lambda + 0.02);
+      expect(Math.abs(sq / n - mean * mean - lambda)).toBeLessThan(0.06 * lambda + 0.03);
+    }
+  });
+});

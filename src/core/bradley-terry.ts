@@ -12,12 +12,14 @@
  * finite strength. Scores are shown on the Elo scale: 1000 + 400·log10(p_i /
  * geometric mean of p), so 400 points are 10:1 odds.
  */
-import type { Random } from "./random.js";
+import { poisson, type Random } from "./random.js";
 
 export interface Pick {
   a: string;
   b: string;
   winner: "a" | "b" | "tie";
+  /** How many identical picks this stands for (default 1). */
+  n?: number;
 }
 
 export interface FitOptions {
@@ -42,14 +44,15 @@ export function fitBradleyTerry(picks: Pick[], opts: FitOptions = {}): Map<strin
   for (const p of picks) {
     const i = index.get(p.a) as number;
     const j = index.get(p.b) as number;
-    if (i === j) continue;
-    (games[i] as number[])[j] = ((games[i] as number[])[j] as number) + 1;
-    (games[j] as number[])[i] = ((games[j] as number[])[i] as number) + 1;
-    if (p.winner === "a") wins[i] = (wins[i] as number) + 1;
-    else if (p.winner === "b") wins[j] = (wins[j] as number) + 1;
+    const n = p.n ?? 1;
+    if (i === j || n <= 0) continue;
+    (games[i] as number[])[j] = ((games[i] as number[])[j] as number) + n;
+    (games[j] as number[])[i] = ((games[j] as number[])[i] as number) + n;
+    if (p.winner === "a") wins[i] = (wins[i] as number) + n;
+    else if (p.winner === "b") wins[j] = (wins[j] as number) + n;
     else {
-      wins[i] = (wins[i] as number) + 0.5;
-      wins[j] = (wins[j] as number) + 0.5;
+      wins[i] = (wins[i] as number) + n / 2;
+      wins[j] = (wins[j] as number) + n / 2;
     }
   }
   let strength = new Array<number>(k).fill(1);
@@ -115,19 +118,22 @@ export function leaderboard(picks: Pick[], opts: LeaderboardOptions = {}): Leade
     return r;
   };
   for (const p of picks) {
+    const n = p.n ?? 1;
     if (p.winner === "tie") {
-      rec(p.a).ties++;
-      rec(p.b).ties++;
+      rec(p.a).ties += n;
+      rec(p.b).ties += n;
     } else {
-      rec(p.winner === "a" ? p.a : p.b).wins++;
-      rec(p.winner === "a" ? p.b : p.a).losses++;
+      rec(p.winner === "a" ? p.a : p.b).wins += n;
+      rec(p.winner === "a" ? p.b : p.a).losses += n;
     }
   }
   const rounds = opts.bootstrap ?? 200;
   const random = opts.random ?? Math.random;
   const samples = new Map<string, number[]>([...fitted.keys()].map((x) => [x, []]));
   for (let b = 0; b < rounds && picks.length > 0; b++) {
-    const resample = Array.from({ length: picks.length }, () => picks[Math.floor(random() * picks.length)] as Pick);
+    // Poisson bootstrap (Hanley & MacGibbon 2006): each pick's weight is Poisson(1), so a group of n
+    // identical picks gets Poisson(n); the work is per group, not per pick.
+    const resample = picks.map((p) => ({ ...p, n: poisson(p.n ?? 1, random) }));
     const fit = fitBradleyTerry(resample, opts);
     // An item missing from a resample has no score there; its interval uses the resamples it is in.
     for (const [item, s] of fit) samples.get(item)?.push(elo(s));

@@ -14,3 +14,23 @@ export function seededRandom(seed: number): Random {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/**
+ * A Poisson(λ) draw: Knuth's product method for small λ, a rounded normal
+ * approximation above 30 (error negligible for resampling weights).
+ */
+export function poisson(lambda: number, random: Random): number {
+  if (lambda <= 0) return 0;
+  if (lambda > 30) {
+    const z = Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+    return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * z));
+  }
+  const limit = Math.exp(-lambda);
+  let k = 0;
+  let p = random();
+  while (p > limit) {
+    k++;
+    p *= random();
+  }
+  return k;
+}

@@ -27,19 +27,16 @@ interface Section {
   table?: { head: string[]; rows: string[][] };
 }
 
-const pct = (x: number | null | undefined, digits = 1) =>
-  x === null || x === undefined || Number.isNaN(x) ? "–" : `${(x * 100).toFixed(digits)} %`;
-const ms = (x: number | null | undefined) =>
-  x === null || x === undefined || Number.isNaN(x) ? "–" : `${Math.round(x)} ms`;
-const num = (x: number | null | undefined, digits = 3) =>
-  x === null || x === undefined || Number.isNaN(x) ? "–" : x.toFixed(digits);
-const usd = (x: number | null | undefined) =>
-  x === null || x === undefined || Number.isNaN(x) ? "–" : `$${x.toFixed(6)}`;
+const shown = (x: number | null | undefined): x is number => typeof x === "number" && Number.isFinite(x);
+const pct = (x: number | null | undefined, digits = 1) => (shown(x) ? `${(x * 100).toFixed(digits)} %` : "–");
+const ms = (x: number | null | undefined) => (shown(x) ? `${Math.round(x)} ms` : "–");
+const num = (x: number | null | undefined, digits = 3) => (shown(x) ? x.toFixed(digits) : "–");
+const usd = (x: number | null | undefined) => (shown(x) ? `$${x.toFixed(6)}` : "–");
 const day = (t: number) => new Date(t).toISOString().slice(0, 16).replace("T", " ");
 
 function withInterval(i: Interval | null, f: (x: number) => string): string {
-  if (!i) return "–";
-  if (Number.isNaN(i.lo)) return f(i.estimate);
+  if (!i || !Number.isFinite(i.estimate)) return "–";
+  if (!Number.isFinite(i.lo) || !Number.isFinite(i.hi)) return f(i.estimate);
   return `${f(i.estimate)} [${f(i.lo)}, ${f(i.hi)}]`;
 }
 
@@ -158,16 +155,24 @@ export function reportSections(r: RenderableReport): Section[] {
     ],
     table: { head: ["variant", "metric", `difference [${level}]`, "always-valid", "lift"], rows },
   });
-  sections.push({
-    title: `Sample ratio: ${r.srm.mismatch ? "MISMATCH — distrust the comparison" : "as configured"}`,
-    text: [
-      `First exposures since ${day(r.srm.since)} UTC against the configured split: chi-square ${num(r.srm.chiSquare, 3)} on ${r.srm.degreesOfFreedom} df, p = ${num(r.srm.pValue, 4)} (alarm below 0.001).`,
-    ],
-    table: {
-      head: ["variant", "units", "expected share"],
-      rows: Object.entries(r.srm.observed).map(([v, n]) => [v, String(n), pct(r.srm.expectedShares[v] ?? 0, 1)]),
-    },
-  });
+  const srm = r.srm;
+  sections.push(
+    srm
+      ? {
+          title: `Sample ratio: ${srm.mismatch ? "MISMATCH — distrust the comparison" : "as configured"}`,
+          text: [
+            `First exposures since ${day(srm.since)} UTC against the configured split: chi-square ${num(srm.chiSquare, 3)} on ${srm.degreesOfFreedom} df, p = ${num(srm.pValue, 4)} (alarm below 0.001).`,
+          ],
+          table: {
+            head: ["variant", "units", "expected share"],
+            rows: Object.entries(srm.observed).map(([v, n]) => [v, String(n), pct(srm.expectedShares[v] ?? 0, 1)]),
+          },
+        }
+      : {
+          title: "Sample ratio: not checked",
+          text: ["The split changed after this window ended, so the current shares say nothing about it."],
+        },
+  );
   if (r.leaderboard.length > 0) {
     sections.push({
       title: "Preference leaderboard (Bradley–Terry)",

@@ -85,7 +85,8 @@ export interface ReportInput {
   feedback: FeedbackSums[];
   preferences: PreferenceCount[];
   /** Units first exposed per variant since the split last changed. */
-  exposures: Map<string, number>;
+  /** Units first exposed per variant since the split last changed; null when it changed after the window. */
+  exposures: Map<string, number> | null;
   exposuresSince: number;
   /** Significance level of every interval (default 0.05). */
   alpha?: number;
@@ -148,7 +149,8 @@ export interface ExperimentReport {
   window: { from: number; to: number };
   alpha: number;
   variants: VariantReport[];
-  srm: SrmCheck & { since: number; observed: Record<string, number>; expectedShares: Record<string, number> };
+  /** Null when the split changed after the window ends: the current shares say nothing about it. */
+  srm: (SrmCheck & { since: number; observed: Record<string, number>; expectedShares: Record<string, number> }) | null;
   leaderboard: LeaderboardRow[];
   verdict: { decision: "go" | "no_go" | "pending" | "no_criteria"; criteria: CriterionResult[] };
 }
@@ -218,8 +220,12 @@ export function buildReport(input: ReportInput): ExperimentReport {
   };
   const picks: Pick[] = [];
   for (const p of input.preferences) {
-    for (let i = 0; i < p.n; i++)
-      picks.push({ a: p.variant, b: p.other, winner: p.pick === "this" ? "a" : p.pick === "other" ? "b" : "tie" });
+    picks.push({
+      a: p.variant,
+      b: p.other,
+      winner: p.pick === "this" ? "a" : p.pick === "other" ? "b" : "tie",
+      n: p.n,
+    });
     if (p.pick === "tie") {
       tally(p.variant).ties += p.n;
       tally(p.other).ties += p.n;
@@ -276,16 +282,21 @@ export function buildReport(input: ReportInput): ExperimentReport {
   });
 
   const srmVariants = exp.shares.filter((x) => x.share > 0);
-  const observed = Object.fromEntries(srmVariants.map((x) => [x.variant, input.exposures.get(x.variant) ?? 0]));
-  const srm = {
-    ...sampleRatioMismatch(
-      srmVariants.map((x) => observed[x.variant] as number),
-      srmVariants.map((x) => x.share),
-    ),
-    since: input.exposuresSince,
-    observed,
-    expectedShares: Object.fromEntries(srmVariants.map((x) => [x.variant, x.share])),
-  };
+  const exposures = input.exposures;
+  const observed = exposures
+    ? Object.fromEntries(srmVariants.map((x) => [x.variant, exposures.get(x.variant) ?? 0]))
+    : {};
+  const srm = exposures
+    ? {
+        ...sampleRatioMismatch(
+          srmVariants.map((x) => observed[x.variant] as number),
+          srmVariants.map((x) => x.share),
+        ),
+        since: input.exposuresSince,
+        observed,
+        expectedShares: Object.fromEntries(srmVariants.map((x) => [x.variant, x.share])),
+      }
+    : null;
 
   const criteria = verdictOf(exp.criteria, exp.minRequests, variants, exp.control);
   const decision =
@@ -293,7 +304,7 @@ export function buildReport(input: ReportInput): ExperimentReport {
       ? "no_criteria"
       : criteria.some((c) => c.status === "fail")
         ? "no_go"
-        : criteria.every((c) => c.status === "pass")
+        : criteria.length > 0 && criteria.every((c) => c.status === "pass")
           ? "go"
           : "pending";
   return {
@@ -306,7 +317,10 @@ export function buildReport(input: ReportInput): ExperimentReport {
     variants,
     srm,
     // Seeded by the picks themselves, so the same data always gives the same intervals.
-    leaderboard: leaderboard(picks, { random: seededRandom(picks.length), bootstrap: picks.length > 0 ? 200 : 0 }),
+    leaderboard: leaderboard(picks, {
+      random: seededRandom(picks.reduce((s, p) => s + (p.n ?? 1), 0)),
+      bootstrap: picks.length > 0 ? 200 : 0,
+    }),
     verdict: { decision, criteria },
   };
 }
@@ -326,7 +340,8 @@ function verdictOf(
 ): CriterionResult[] {
   const out: CriterionResult[] = [];
   for (const v of variants) {
-    if (v.variant === control) continue;
+    // A variant that gets no traffic now (weight 0, or no longer in the split) is not up for decision.
+    if (v.variant === control || !(v.share > 0)) continue;
     for (const c of criteria) {
       const test = TESTS[c.op];
       const head = { variant: v.variant, metric: c.metric, op: c.op, threshold: c.value };
@@ -337,15 +352,18 @@ function verdictOf(
           out.push({ ...head, status: "pending", observed: null, n: relative?.n ?? 0 });
           continue;
         }
-        // The whole always-valid interval passes, or none of it does; otherwise the data cannot tell yet.
-        const all = test(seq.lo, c.value) && test(seq.hi, c.value);
-        const none = !test(seq.lo, c.value) && !test(seq.hi, c.value);
-        out.push({
-          ...head,
-          status: all ? "pass" : none ? "fail" : "pending",
-          observed: [seq.lo, seq.hi],
-          n: relative.n,
-        });
+        out.push({ ...head, status: byInterval(seq, c), observed: [seq.lo, seq.hi], n: relative.n });
+        continue;
+      }
+      const feedback = feedbackOf(c.metric, v);
+      if (feedback !== undefined) {
+        // Feedback is sparse: judged on its interval, so a single vote cannot decide.
+        const i = feedback.interval;
+        if (!i || !Number.isFinite(i.lo)) {
+          out.push({ ...head, status: "pending", observed: null, n: feedback.n });
+          continue;
+        }
+        out.push({ ...head, status: byInterval(i, c), observed: [i.lo, i.hi], n: feedback.n });
         continue;
       }
       const { value, n, needed } = absoluteOf(c.metric, v, minRequests);
@@ -354,6 +372,33 @@ function verdictOf(
     }
   }
   return out;
+}
+
+/** Pass when the whole interval satisfies the test, fail when none of it does; otherwise the data cannot tell yet. */
+function byInterval(i: Interval, c: Criterion): CriterionStatus {
+  const test = TESTS[c.op];
+  const all = test(i.lo, c.value) && test(i.hi, c.value);
+  const none = !test(i.lo, c.value) && !test(i.hi, c.value);
+  return all ? "pass" : none ? "fail" : "pending";
+}
+
+function feedbackOf(
+  metric: Criterion["metric"],
+  v: VariantReport,
+): { interval: Interval | null; n: number } | undefined {
+  switch (metric) {
+    case "thumbs_up_rate":
+      return { interval: v.thumbsUp.rate, n: v.thumbsUp.n };
+    case "mean_stars":
+      return { interval: v.stars.mean, n: v.stars.n };
+    case "preference_win_rate": {
+      const p = v.preference;
+      const games = p.wins + p.losses + p.ties;
+      return { interval: games > 0 ? wilson(p.wins + p.ties / 2, games) : null, n: games };
+    }
+    default:
+      return undefined;
+  }
 }
 
 function relativeOf(
@@ -396,13 +441,7 @@ function absoluteOf(
       return { value: v.ttftMs.p95, n: v.requests, needed: minRequests };
     case "cost_per_request_usd":
       return { value: v.costUsd.perRequest?.estimate ?? null, n: v.requests, needed: minRequests };
-    case "thumbs_up_rate":
-      return { value: v.thumbsUp.rate?.estimate ?? null, n: v.thumbsUp.n, needed: 1 };
-    case "mean_stars":
-      return { value: v.stars.mean?.estimate ?? null, n: v.stars.n, needed: 1 };
-    default: {
-      const games = v.preference.wins + v.preference.losses + v.preference.ties;
-      return { value: v.preference.winRate, n: games, needed: 1 };
-    }
+    default:
+      return { value: null, n: 0, needed: 1 };
   }
 }

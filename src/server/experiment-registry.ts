@@ -62,8 +62,8 @@ export class ExperimentRegistry {
   }
 
   /** True the first time this replica sees the unit in the experiment. */
-  firstSeen(experiment: string, unit: Unit): boolean {
-    const k = `${experiment}\u0000${unit.kind}\u0000${unit.id}`;
+  firstSeen(experiment: string, tenant: string, unit: Unit): boolean {
+    const k = `${experiment}\u0000${tenant}\u0000${unit.kind}\u0000${unit.id}`;
     if (this.#seen.has(k)) return false;
     if (this.#seen.size >= SEEN_LIMIT) this.#seen.clear();
     this.#seen.add(k);

@@ -160,10 +160,10 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   });
 
   app.get(`${BASE}/:name`, async (req: Named) => {
-    await admin(req);
+    const p = await admin(req);
     await gw.experiments.refresh();
     const e = known(req.params.name);
-    return present(e, await exposureCounts(gw.db, e.name));
+    return present(e, await exposureCounts(gw.db, e.name, p.tenant));
   });
 
   app.patch(`${BASE}/:name`, async (req: Named) => {
@@ -238,7 +238,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   app.get(
     `${BASE}/:name/shadow`,
     async (req: FastifyRequest<{ Params: { name: string }; Querystring: { limit?: string } }>) => {
-      await admin(req);
+      const p = await admin(req);
       await gw.experiments.refresh();
       known(req.params.name);
       const limit = req.query.limit === undefined ? 20 : Number(req.query.limit);
@@ -249,8 +249,8 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
         object: "shadow_comparison",
         experiment: req.params.name,
         // Lexical similarity: ROUGE-L F1 over words and chrF (n = 6, beta = 2), both 0 to 1.
-        summary: await shadowSummary(gw.db, req.params.name),
-        latest: await latestShadowResults(gw.db, req.params.name, limit),
+        summary: await shadowSummary(gw.db, req.params.name, p.tenant),
+        latest: await latestShadowResults(gw.db, req.params.name, p.tenant, limit),
       };
     },
   );

@@ -98,9 +98,12 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
       : null;
   const experiment = o.resolved.experiment;
   const exposure: Exposure | null =
-    experiment && o.resolved.assignedBy === "hash" && gw.experiments.firstSeen(experiment.name, o.unit)
+    experiment &&
+    o.resolved.assignedBy === "hash" &&
+    gw.experiments.firstSeen(experiment.name, o.principal.tenant, o.unit)
       ? {
           experiment: experiment.name,
+          tenant: o.principal.tenant,
           unitKind: o.unit.kind,
           unitId: o.unit.id,
           variant,

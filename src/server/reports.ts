@@ -17,9 +17,9 @@ type Req = FastifyRequest<{ Params: { name: string }; Querystring: { from?: stri
 
 function timeParam(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 0) throw errors.invalidQuery(name, "milliseconds since the epoch, a whole number");
-  return n;
+  // Digits only: Number() would also take "", "0x10" and "1e3".
+  if (!/^\d{1,15}$/.test(v)) throw errors.invalidQuery(name, "milliseconds since the epoch, a whole number");
+  return Number(v);
 }
 
 type UsageReq = FastifyRequest<{ Querystring: { from?: string; to?: string; bucket?: string; route?: string } }>;

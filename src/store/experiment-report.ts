@@ -138,9 +138,9 @@ export async function experimentReport(
     ttft: percentilesOf(mergedSketches(ttftParts)),
     feedback: merged(feedbackParts, addFeedback),
     preferences: await preferencePicks(db, scope),
-    exposures: await exposuresSince(db, e.name, since, to),
+    exposures: since < to ? await exposuresSince(db, e.name, tenant, since, to) : null,
     exposuresSince: since,
     ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}),
   });
-  return { ...report, shadow: await shadowSummary(db, e.name) };
+  return { ...report, shadow: await shadowSummary(db, e.name, tenant) };
 }

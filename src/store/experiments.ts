@@ -476,11 +476,12 @@ export async function listEvents(db: Db, name: string, limit = 200, kinds?: stri
 }
 
 /** Units first exposed per variant (hash assignments only). */
-export async function exposureCounts(db: Db, name: string): Promise<Record<string, number>> {
+export async function exposureCounts(db: Db, name: string, tenant: string): Promise<Record<string, number>> {
   const rows = await db
     .selectFrom("experiment_exposures")
     .select(["variant", (eb) => eb.fn.countAll<number>().as("n")])
     .where("experiment", "=", name)
+    .where("tenant", "=", tenant)
     .groupBy("variant")
     .execute();
   return Object.fromEntries(rows.map((r) => [r.variant, Number(r.n)]));

@@ -25,7 +25,7 @@ function toBatch(entries: LogEntry[], shadows: unknown[][]): LogBatch {
   // Positional arrays clone far cheaper than objects with 28 named keys each.
   const exposures: unknown[][] = [];
   for (const { exposure: x } of entries) {
-    if (x) exposures.push([x.experiment, x.unitKind, x.unitId, x.variant, x.requestId, x.at]);
+    if (x) exposures.push([x.experiment, x.tenant, x.unitKind, x.unitId, x.variant, x.requestId, x.at]);
   }
   return { rows: entries.map((e) => toColumnValues(e.row)), turns: entries.map((e) => e.turn), exposures, shadows };
 }

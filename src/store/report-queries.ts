@@ -210,6 +210,7 @@ export async function feedbackSums(db: Db, s: ReportScope): Promise<FeedbackSums
     .where("l.assigned_by", "=", "hash")
     .where("l.created_at", ">=", s.from)
     .where("l.created_at", "<", s.to)
+    .where("l.status", "<>", 499)
     .where("f.kind", "in", ["thumbs", "stars"])
     .select([
       "l.variant",
@@ -271,6 +272,7 @@ const PICK = sql<string>`case when f.value like '%"pick":"this"%' then 'this' wh
 export async function exposuresSince(
   db: Db,
   experiment: string,
+  tenant: string,
   since: number,
   to: number,
 ): Promise<Map<string, number>> {
@@ -278,6 +280,7 @@ export async function exposuresSince(
     .selectFrom("experiment_exposures")
     .select(["variant", sql<number>`count(*)`.as("n")])
     .where("experiment", "=", experiment)
+    .where("tenant", "=", tenant)
     .where("first_at", ">=", since)
     .where("first_at", "<", to)
     .groupBy("variant")
@@ -291,7 +294,7 @@ export async function lastSplitChange(db: Db, experiment: string): Promise<numbe
     .selectFrom("experiment_events")
     .select(sql<number>`max(at)`.as("at"))
     .where("experiment", "=", experiment)
-    .where("kind", "in", ["create", "weights", "weights+shadow", "promote", "bandit", "config"])
+    .where("kind", "in", ["create", "weights", "weights+shadow", "promote", "rollback", "bandit", "config"])
     .executeTakeFirst();
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }

@@ -17,6 +17,7 @@ export type LogRow = Insertable<RequestLogTable>;
 /** A unit's first assignment by hash in an experiment; the store keeps only the first per unit. */
 export interface Exposure {
   experiment: string;
+  tenant: string;
   unitKind: string;
   unitId: string;
   variant: string;

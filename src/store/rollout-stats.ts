@@ -54,6 +54,7 @@ async function armStats(db: Db, experiment: string, since: number, variant: stri
     .where("l.created_at", ">=", since)
     .where("l.variant", "=", variant)
     .where("l.assigned_by", "=", "hash")
+    .where("l.status", "<>", CLIENT_CLOSED)
     .where("f.kind", "in", ["thumbs", "stars"])
     .select([
       sql<number>`coalesce(sum(case when f.kind = 'thumbs' and f.value = '"up"' then 1 else 0 end), 0)`.as("ups"),

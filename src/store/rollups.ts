@@ -271,6 +271,7 @@ export function rollupWriter(db: BetterSqlite3.Database): (batch: RollupBatch) =
 }
 
 interface LoggedForRollup {
+  status: number;
   experiment: string | null;
   tenant: string;
   variant: string | null;
@@ -305,10 +306,11 @@ export async function rollUpFeedback(
   if (kind !== "thumbs" && kind !== "stars") return;
   const req = (await trx
     .selectFrom("request_log")
-    .select(["experiment", "tenant", "variant", "assigned_by", "created_at"])
+    .select(["status", "experiment", "tenant", "variant", "assigned_by", "created_at"])
     .where("id", "=", requestId)
     .executeTakeFirst()) as LoggedForRollup | undefined;
-  if (!req?.experiment || !req.variant || req.assigned_by !== "hash") return;
+  // The same population as the request rollups: hash-assigned, client cancellations left out.
+  if (!req?.experiment || !req.variant || req.assigned_by !== "hash" || Number(req.status) === 499) return;
   const add = feedbackShare(kind, after, 1);
   if (before !== null) {
     const minus = feedbackShare(kind, before, -1);

@@ -142,6 +142,8 @@ export interface ExperimentPinTable {
 /** The first time a unit was assigned by hash in an experiment; one row per unit. */
 export interface ExperimentExposureTable {
   experiment: string;
+  /** A unit is a tenant's: the same user id in two tenants is two units. */
+  tenant: string;
   unit_kind: string;
   unit_id: string;
   variant: string;

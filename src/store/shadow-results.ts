@@ -70,7 +70,7 @@ export interface ShadowSummary {
 const rate = (n: number, d: number) => (d > 0 ? n / d : null);
 
 /** Per candidate variant, computed by the database. */
-export async function shadowSummary(db: Db, experiment: string): Promise<ShadowSummary[]> {
+export async function shadowSummary(db: Db, experiment: string, tenant: string): Promise<ShadowSummary[]> {
   const rows = await db
     .selectFrom("shadow_results")
     .select((eb) => [
@@ -95,6 +95,7 @@ export async function shadowSummary(db: Db, experiment: string): Promise<ShadowS
       sql<number>`sum(case when judge_status = 'error' then 1 else 0 end)`.as("j_failed"),
     ])
     .where("experiment", "=", experiment)
+    .where("tenant", "=", tenant)
     .groupBy("candidate_variant")
     .orderBy("candidate_variant")
     .execute();
@@ -128,12 +129,14 @@ export async function shadowSummary(db: Db, experiment: string): Promise<ShadowS
 export async function latestShadowResults(
   db: Db,
   experiment: string,
+  tenant: string,
   limit: number,
 ): Promise<Selectable<ShadowResultTable>[]> {
   return db
     .selectFrom("shadow_results")
     .selectAll()
     .where("experiment", "=", experiment)
+    .where("tenant", "=", tenant)
     .orderBy("created_at", "desc")
     .orderBy("id", "desc")
     .limit(limit)

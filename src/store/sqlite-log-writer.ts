@@ -23,7 +23,15 @@ export interface LogBatch {
   shadows: unknown[][];
 }
 
-export const EXPOSURE_COLUMNS = ["experiment", "unit_kind", "unit_id", "variant", "request_id", "first_at"] as const;
+export const EXPOSURE_COLUMNS = [
+  "experiment",
+  "tenant",
+  "unit_kind",
+  "unit_id",
+  "variant",
+  "request_id",
+  "first_at",
+] as const;
 
 /**
  * `rejected`: rows the database refused (a value it cannot store), left out so
@@ -42,7 +50,7 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   );
   const storeTurn = conversationWriter(db);
   const insertExposure = db.prepare(
-    `INSERT INTO experiment_exposures (${EXPOSURE_COLUMNS.join(", ")}) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+    `INSERT INTO experiment_exposures (${EXPOSURE_COLUMNS.join(", ")}) VALUES (${EXPOSURE_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`,
   );
 
   const insertShadow = db.prepare(
@@ -91,11 +99,9 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
         result.error ??= (e as Error).message;
       }
     }
-    try {
-      rollupOne(rollups);
-    } catch (err) {
-      result.error ??= (err as Error).message;
-    }
+    // Unlike a refused row, failing rollups would leave the stored rows uncounted for good:
+    // fail the whole batch so it is retried.
+    rollupOne(rollups);
     for (const e of batch.exposures) {
       try {
         exposeOne(e);

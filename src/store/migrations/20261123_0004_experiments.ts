@@ -41,18 +41,19 @@ export async function up(db: Kysely<any>): Promise<void> {
   await db.schema
     .createTable("experiment_exposures")
     .addColumn("experiment", "varchar(256)", (c) => c.notNull())
+    .addColumn("tenant", "varchar(128)", (c) => c.notNull())
     .addColumn("unit_kind", "varchar(16)", (c) => c.notNull())
     .addColumn("unit_id", "varchar(256)", (c) => c.notNull())
     .addColumn("variant", "varchar(256)", (c) => c.notNull())
     .addColumn("request_id", "varchar(64)", (c) => c.notNull())
     .addColumn("first_at", "bigint", (c) => c.notNull())
-    .addPrimaryKeyConstraint("experiment_exposures_pk", ["experiment", "unit_kind", "unit_id"])
+    .addPrimaryKeyConstraint("experiment_exposures_pk", ["experiment", "tenant", "unit_kind", "unit_id"])
     .execute();
   // Covers the sample-ratio count: exposures per variant within a time range.
   await db.schema
     .createIndex("experiment_exposures_by_time")
     .on("experiment_exposures")
-    .columns(["experiment", "first_at", "variant"])
+    .columns(["experiment", "tenant", "first_at", "variant"])
     .execute();
 
   await db.schema
