@@ -203,8 +203,15 @@ describe("the experiment report", () => {
     expect(variant("a").stars.n).toBe(2);
     expect(variant("a").stars.mean.estimate).toBe(4.5);
     expect(variant("b").stars.mean.estimate).toBe(2.5);
-    expect(variant("b").preference).toEqual({ wins: 2, losses: 1, ties: 1, winRate: 0.625 });
-    expect(variant("a").preference).toEqual({ wins: 1, losses: 2, ties: 1, winRate: 0.375 });
+    // Win rate (wins + ties / 2) / picks with a Wilson interval: b 2.5 of 4, a 1.5 of 4.
+    const b = wilson(2.5, 4);
+    expect(variant("b").preference).toEqual({
+      wins: 2,
+      losses: 1,
+      ties: 1,
+      winRate: { estimate: 0.625, lo: b.lo, hi: b.hi },
+    });
+    expect(variant("a").preference.winRate.estimate).toBe(0.375);
     expect(report.leaderboard.map((r: any) => r.item)).toEqual(["b", "a"]);
   });
 

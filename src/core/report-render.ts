@@ -113,7 +113,7 @@ export function reportSections(r: RenderableReport): Section[] {
         v.thumbsUp.n > 0 ? `${withInterval(v.thumbsUp.rate, (x) => pct(x))} of ${v.thumbsUp.n}` : "–",
         v.stars.n > 0 ? `${withInterval(v.stars.mean, (x) => num(x, 2))} of ${v.stars.n}` : "–",
         usd(v.costUsd.perRequest?.estimate),
-        pct(v.preference.winRate),
+        withInterval(v.preference.winRate, (x) => pct(x)),
       ]),
     },
   });

@@ -116,7 +116,8 @@ export interface VariantReport {
   costUsd: { total: number; perRequest: Estimate | null };
   thumbsUp: { up: number; n: number; rate: Estimate | null };
   stars: { n: number; mean: Estimate | null };
-  preference: { wins: number; losses: number; ties: number; winRate: number | null };
+  /** Win rate = (wins + ties / 2) / picks, with a Wilson interval. */
+  preference: { wins: number; losses: number; ties: number; winRate: Estimate | null };
   vsControl: {
     successRate: Comparison | null;
     meanLatencyMs: Comparison | null;
@@ -266,7 +267,7 @@ export function buildReport(input: ReportInput): ExperimentReport {
       costUsd: { total: s.costSum, perRequest: meanInterval(costMoments(s), confidence) },
       thumbsUp: { up: f.thumbsUp, n: f.thumbs, rate: f.thumbs > 0 ? wilson(f.thumbsUp, f.thumbs, confidence) : null },
       stars: { n: f.starsN, mean: meanInterval(starMoments(f), confidence) },
-      preference: { ...r, winRate: games > 0 ? (r.wins + r.ties / 2) / games : null },
+      preference: { ...r, winRate: games > 0 ? wilson(r.wins + r.ties / 2, games, confidence) : null },
       vsControl: isControl
         ? null
         : {
@@ -394,7 +395,7 @@ function feedbackOf(
     case "preference_win_rate": {
       const p = v.preference;
       const games = p.wins + p.losses + p.ties;
-      return { interval: games > 0 ? wilson(p.wins + p.ties / 2, games) : null, n: games };
+      return { interval: p.winRate, n: games };
     }
     default:
       return undefined;
