@@ -102,3 +102,60 @@ tenants:
     expect(parseConfig("server: { bodyLimit: 2097152 }", "s", {}).server.bodyLimit).toBe(2097152);
   });
 });
+
+describe("experiments in the config", () => {
+  const base = `
+backends:
+  oa: { type: openai, baseUrl: "http://127.0.0.1:11434/v1" }
+routes:
+  chat:
+    variants:
+      - { name: a, backend: oa, model: m1 }
+      - { name: b, backend: oa, model: m2 }
+experiments:
+`;
+
+  it("names what is wrong with an experiment, by key path", () => {
+    const found = problems(`${base}
+  ab:
+    route: chat
+    variants: [{ variant: a, weight: 50 }, { variant: c, weight: 50 }]
+    control: z
+  second:
+    route: chat
+    variants: [{ variant: a, weight: 1 }, { variant: b, weight: 1 }]
+  lonely:
+    route: nowhere
+    variants: [{ variant: a, weight: 1 }]
+  rollout:
+    route: chat
+    status: stopped
+    variants: [{ variant: a, weight: 1 }, { variant: b, weight: 1 }]
+    rollout: { candidate: a, steps: [50, 10], minSuccessRate: 0.98, maxP95LatencyMs: 1500 }
+`).join("\\n");
+    expect(found).toContain(
+      "experiments.ab.variants.1.variant (line 13): unknown variant 'c' of route 'chat' (its variants: a, b)",
+    );
+    expect(found).toContain("experiments.ab.control (line 14): 'z' is not one of the experiment's variants");
+    expect(found).toContain("experiments.second.route (line 16): route 'chat' already has experiment 'ab'");
+    expect(found).toContain("experiments.lonely.route (line 19): unknown route 'nowhere'");
+    expect(found).toContain("experiments.rollout.rollout.steps (line 25): steps must be ascending");
+    expect(found).toContain("experiments.rollout.rollout.steps (line 25): the last step must be 100");
+    expect(found).toContain("experiments.rollout.rollout.candidate (line 25): the candidate cannot be the control");
+  });
+
+  it("accepts a split and fills in its defaults and the shadow limits", () => {
+    const cfg = parseConfig(
+      `${base}
+  ab:
+    route: chat
+    variants: [{ variant: a, weight: 50 }, { variant: b, weight: 50 }]
+    criteria: [{ metric: p95_latency_ms, op: "<", value: 1500 }]
+`,
+      "switchyard.yaml",
+      {},
+    );
+    expect(cfg.experiments.ab).toMatchObject({ status: "running", verdictMinRequests: 100 });
+    expect(cfg.shadow).toEqual({ maxConcurrency: 8, maxQueue: 64, maxBackendShare: 0.5 });
+  });
+});

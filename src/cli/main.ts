@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-/** The `switchyard` command: serve, migrate, check, keys, conversations, export. */
+/** The `switchyard` command: serve, migrate, check, keys, conversations, export, report. */
 import { Command, Option } from "commander";
 import { pino } from "pino";
 import { ConfigError, validateConfig } from "../core/config/parse.js";
@@ -15,7 +15,9 @@ import { addReportCommand } from "./report.js";
 
 const program = new Command()
   .name("switchyard")
-  .description("A self-hostable, OpenAI-compatible LLM gateway: routes, fallbacks, request log, keys.")
+  .description(
+    "A self-hostable, OpenAI-compatible LLM gateway: routes and fallbacks, A/B experiments, shadow tests and staged rollouts, feedback, reports with honest statistics, and fine-tuning datasets.",
+  )
   .option("-c, --config <file>", "config file (default: $SWITCHYARD_CONFIG or ./switchyard.yaml)")
   .showHelpAfterError()
   .addHelpText(
@@ -28,6 +30,7 @@ Examples:
   switchyard keys create --tenant acme --role app --name web-frontend
   switchyard conversations list --search "refund"
   switchyard export sft --out data/ --feedback thumbs:up
+  switchyard report llama-vs-claude --format html --out report.html
   switchyard migrate`,
   );
 
@@ -105,7 +108,9 @@ program
     console.log(
       `${configPath(program.opts().config)} is valid: ${Object.keys(cfg.backends).length} backend(s), ` +
         `${Object.keys(cfg.routes).length} route(s) (${Object.keys(cfg.routes).join(", ")}), ` +
-        `${Object.keys(cfg.tenants).length} tenant(s)`,
+        `${Object.keys(cfg.tenants).length} tenant(s), ` +
+        `${Object.keys(cfg.experiments).length} experiment(s)` +
+        (Object.keys(cfg.experiments).length > 0 ? ` (${Object.keys(cfg.experiments).join(", ")})` : ""),
     );
   });
 
