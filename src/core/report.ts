@@ -44,6 +44,27 @@ export interface VariantSums {
   costRequests: number;
 }
 
+/** A variant with no requests in the window. */
+export function emptySums(variant: string): VariantSums {
+  return {
+    variant,
+    requests: 0,
+    successes: 0,
+    latencySum: 0,
+    latencySumSquares: 0,
+    ttftCount: 0,
+    ttftSum: 0,
+    ttftSumSquares: 0,
+    inputTokens: 0,
+    outputTokens: 0,
+    outputTokensSumSquares: 0,
+    tokenRequests: 0,
+    costSum: 0,
+    costSumSquares: 0,
+    costRequests: 0,
+  };
+}
+
 export interface Percentiles {
   p50: number | null;
   p95: number | null;
@@ -188,23 +209,6 @@ export function buildReport(input: ReportInput): ExperimentReport {
   for (const s of input.sums) if (!names.includes(s.variant)) names.push(s.variant);
   const sums = new Map(input.sums.map((s) => [s.variant, s]));
   const fb = new Map(input.feedback.map((f) => [f.variant, f]));
-  const empty = (variant: string): VariantSums => ({
-    variant,
-    requests: 0,
-    successes: 0,
-    latencySum: 0,
-    latencySumSquares: 0,
-    ttftCount: 0,
-    ttftSum: 0,
-    ttftSumSquares: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    outputTokensSumSquares: 0,
-    tokenRequests: 0,
-    costSum: 0,
-    costSumSquares: 0,
-    costRequests: 0,
-  });
   const noFeedback = (variant: string): FeedbackSums => ({
     variant,
     thumbsUp: 0,
@@ -241,11 +245,11 @@ export function buildReport(input: ReportInput): ExperimentReport {
   const outputMoments = (s: VariantSums) => momentsOf(s.tokenRequests, s.outputTokens, s.outputTokensSumSquares);
   const costMoments = (s: VariantSums) => momentsOf(s.costRequests, s.costSum, s.costSumSquares);
   const starMoments = (f: FeedbackSums) => momentsOf(f.starsN, f.starsSum, f.starsSumSquares);
-  const control = sums.get(exp.control) ?? empty(exp.control);
+  const control = sums.get(exp.control) ?? emptySums(exp.control);
   const controlFb = fb.get(exp.control) ?? noFeedback(exp.control);
 
   const variants: VariantReport[] = names.map((variant) => {
-    const s = sums.get(variant) ?? empty(variant);
+    const s = sums.get(variant) ?? emptySums(variant);
     const f = fb.get(variant) ?? noFeedback(variant);
     const lat = input.latency.get(variant) ?? { p50: null, p95: null, p99: null };
     const ttft = input.ttft.get(variant) ?? { p50: null, p95: null, p99: null };

@@ -16,7 +16,6 @@ import { mergeSketch, type Sketch, sketchQuantile } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { StoredExperiment } from "./experiments.js";
 import {
-  emptySums,
   exposuresSince,
   feedbackRollupSums,
   feedbackSums,
@@ -133,7 +132,7 @@ export async function experimentReport(
       minRequests: e.verdict.minRequests,
     },
     window: { from, to },
-    sums: merged(sumParts, addSums).map((s) => addSums(emptySums(s.variant), s)),
+    sums: merged(sumParts, addSums),
     latency: percentilesOf(mergedSketches(latencyParts)),
     ttft: percentilesOf(mergedSketches(ttftParts)),
     feedback: merged(feedbackParts, addFeedback),

@@ -232,11 +232,8 @@ export async function changeExperiment(
   return writeTransaction(db, async (trx) => {
     const current = await loadExperiment(trx, name);
     if (!current) throw new ExperimentNotFound(name);
+    // No change restarts a stopped experiment (core/experiment-changes.ts), so the route cannot become taken twice here.
     const c = change(current);
-    if (c.next.status !== "stopped" && current.status === "stopped") {
-      const holder = await routeHolder(trx, c.next.route, name);
-      if (holder) throw new RouteTaken(c.next.route, holder);
-    }
     await writeChange(trx, current, c.next, now);
     await addEvent(trx, name, c.kind, actor, c.detail, now);
     return {

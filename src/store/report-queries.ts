@@ -11,7 +11,7 @@
  * `from` and `to`, client cancellations (499) left out.
  */
 import { type Kysely, sql } from "kysely";
-import type { FeedbackSums, PreferenceCount, VariantSums } from "../core/report.js";
+import { emptySums, type FeedbackSums, type PreferenceCount, type VariantSums } from "../core/report.js";
 import { mergeSketch, SKETCH_GAMMA, type Sketch } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
@@ -177,26 +177,6 @@ export async function feedbackRollupSums(
     starsSum: num(r.ss),
     starsSumSquares: num(r.ss2),
   }));
-}
-
-export function emptySums(variant: string): VariantSums {
-  return {
-    variant,
-    requests: 0,
-    successes: 0,
-    latencySum: 0,
-    latencySumSquares: 0,
-    ttftCount: 0,
-    ttftSum: 0,
-    ttftSumSquares: 0,
-    inputTokens: 0,
-    outputTokens: 0,
-    outputTokensSumSquares: 0,
-    tokenRequests: 0,
-    costSum: 0,
-    costSumSquares: 0,
-    costRequests: 0,
-  };
 }
 
 export async function feedbackSums(db: Db, s: ReportScope): Promise<FeedbackSums[]> {

@@ -46,19 +46,9 @@ export interface RequestRollup {
   ttft: Sketch;
 }
 
-export interface RouteRollup {
-  route: string;
+/** An hour of a route's traffic, as core/usage.ts reads it, for one tenant. */
+export interface RouteRollup extends HourUsage {
   tenant: string;
-  hour: number;
-  requests: number;
-  errors: number;
-  cancelled: number;
-  costSum: number;
-  inputTokens: number;
-  outputTokens: number;
-  latencyN: number;
-  latencySum: number;
-  latency: Sketch;
 }
 
 const finite = (v: unknown): number | null => (typeof v === "number" && Number.isFinite(v) ? v : null);
@@ -175,10 +165,6 @@ export class RollupBatch {
       r.latencySum += latency;
       addToSketch(r.latency, latency);
     }
-  }
-
-  get size(): number {
-    return this.#byKey.size + this.#routes.size;
   }
 
   values(): IterableIterator<RequestRollup> {
