@@ -147,10 +147,10 @@ describe("AnthropicBackend against a fake Anthropic over loopback", () => {
   });
 
   it("refuses an untranslatable request with a 400 before calling Anthropic", async () => {
-    const err = await rejection(backend().chat(chatBody({ response_format: { type: "json_object" } }), ctx()));
+    const err = await rejection(backend().chat(chatBody({ seed: 7 }), ctx()));
     expect(err.status).toBe(400);
     expect(err.code).toBe("SY_ERR_REQUEST_UNTRANSLATABLE");
-    expect(err.message).toContain("response_format");
+    expect(err.message).toContain("'seed'");
     expect(fake.count).toBe(0);
   });
 

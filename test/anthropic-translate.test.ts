@@ -122,55 +122,26 @@ describe("toAnthropicRequest", () => {
     });
   });
 
-  const weather = { type: "function", function: { name: "get_weather", parameters: { type: "object" } } };
   it.each([
-    ["tools", req({ tools: [weather] }), "'tools'"],
-    ["tool_choice", req({ tool_choice: "required" }), "'tool_choice'"],
     ["n > 1", req({ n: 3 }), "'n' above 1"],
-    ["JSON mode", req({ response_format: { type: "json_object" } }), "'response_format'"],
     ["logprobs", req({ logprobs: true, top_logprobs: 3 }), "'logprobs'"],
     ["seed", req({ seed: 7 }), "'seed'"],
     ["an unknown field", req({ frobnicate: true }), "'frobnicate'"],
     ["temperature above 1", req({ temperature: 1.5 }), "'temperature' above 1"],
     [
-      "an image part",
+      "an audio part",
       req({
         messages: [
           {
             role: "user",
             content: [
               { type: "text", text: "What is this?" },
-              { type: "image_url", image_url: { url: "https://example.com/cat.png" } },
+              { type: "input_audio", input_audio: { data: "AAAA", format: "wav" } },
             ],
           },
         ],
       }),
-      "'image_url' content parts (messages[0].content[1]",
-    ],
-    [
-      "a tool message",
-      req({
-        messages: [
-          { role: "user", content: "Weather?" },
-          { role: "tool", content: "sunny", tool_call_id: "call_1" },
-        ],
-      }),
-      "'tool' messages (messages[1]",
-    ],
-    [
-      "assistant tool_calls",
-      req({
-        messages: [
-          { role: "user", content: "Weather?" },
-          {
-            role: "assistant",
-            content: null,
-            tool_calls: [{ id: "call_1", type: "function", function: weather.function }],
-          },
-          { role: "user", content: "Well?" },
-        ],
-      }),
-      "'tool_calls' (messages[1]",
+      "'input_audio' content parts here (messages[0].content[1]",
     ],
     ["a message name", req({ messages: [{ role: "user", content: "Hi", name: "alice" }] }), "messages[0].name"],
   ])("refuses %s with a 400 naming the field", (_label, body, named) => {

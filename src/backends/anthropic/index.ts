@@ -1,8 +1,8 @@
 /**
  * Anthropic Messages API backend: OpenAI chat requests go out translated to
  * `POST /v1/messages` and the answers (JSON or SSE) come back translated to
- * OpenAI's shapes. What Anthropic cannot express is refused with a 400 before
- * any call is made (see request.ts).
+ * OpenAI's shapes: text, images, tool calls and JSON output. What Anthropic
+ * cannot express is refused with a 400 before any call is made (see request.ts).
  */
 import type { Dispatcher } from "undici";
 import { isObject } from "../../core/openai-shape.js";
@@ -12,6 +12,7 @@ import { type HttpTarget, UpstreamHttp } from "../http.js";
 import { readSse } from "../sse.js";
 import type { Backend, BackendCallContext, ChatResult, StreamChunk } from "../types.js";
 import { toAnthropicRequest } from "./request.js";
+import { asksForJsonObject } from "./request-tools.js";
 import { fromAnthropicMessage, isAnthropicMessage } from "./response.js";
 import { toOpenAIChunks } from "./stream.js";
 
@@ -69,7 +70,8 @@ export class AnthropicBackend implements Backend {
     } catch (e) {
       throw this.#failure(e, ctx.signal);
     }
-    if (body.stream) return { kind: "stream", events: this.#chunks(res, ctx.signal) };
+    const jsonObject = asksForJsonObject(body);
+    if (body.stream) return { kind: "stream", events: this.#chunks(res, ctx.signal, jsonObject) };
     let parsed: unknown;
     try {
       parsed = await res.body.json();
@@ -81,12 +83,12 @@ export class AnthropicBackend implements Backend {
     if (!isAnthropicMessage(parsed)) {
       throw errors.upstreamProtocol({}, this.name, "the answer is not an Anthropic message object");
     }
-    return { kind: "json", body: fromAnthropicMessage(parsed) };
+    return { kind: "json", body: fromAnthropicMessage(parsed, undefined, { jsonObject }) };
   }
 
-  async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<StreamChunk> {
+  async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal, jsonObject: boolean): AsyncGenerator<StreamChunk> {
     try {
-      yield* toOpenAIChunks(readSse(res.body), { backend: this.name, secrets: this.#secrets });
+      yield* toOpenAIChunks(readSse(res.body), { backend: this.name, secrets: this.#secrets, jsonObject });
     } catch (e) {
       throw this.#failure(e, signal);
     } finally {

@@ -1,15 +1,18 @@
 /**
  * OpenAI chat request → Anthropic Messages request, as a pure function.
  *
- * Whatever Anthropic cannot express (or this slice does not translate yet) is
- * refused with a 400 naming the field, never dropped: a client that asked for
- * tools or JSON mode must not silently get an answer that ignored it.
+ * Messages are translated in request-messages.ts, tools and JSON output in
+ * request-tools.ts. Whatever Anthropic cannot express is refused with a 400
+ * naming the field, never dropped: a client that asked for something must not
+ * silently get an answer that ignored it.
  */
 
 import { isObject } from "../../core/openai-shape.js";
-import type { ChatContentPart, ChatMessage, ChatRequest } from "../../core/openai-types.js";
+import type { ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
-import type { AnthropicMessageParam, AnthropicRequest, AnthropicTextBlock } from "./types.js";
+import { translateMessages } from "./request-messages.js";
+import { toAnthropicTools } from "./request-tools.js";
+import type { AnthropicRequest } from "./types.js";
 
 export interface RequestTranslationOptions {
   /** Sent as `max_tokens` when the client gave no limit: Anthropic requires one. */
@@ -27,15 +30,19 @@ const TRANSLATED = new Set([
   "top_p",
   "stop",
   "user",
+  "tools",
+  "tool_choice",
+  "parallel_tool_calls",
+  "response_format",
 ]);
 
 /**
  * Fields that do not change the answer, so leaving them out loses nothing the
  * client can observe: `stream_options` is the server's business (it decides
- * whether the usage chunk is shown), the rest concern OpenAI's own storage,
- * billing tier, or tools that are refused anyway.
+ * whether the usage chunk is shown), the rest concern OpenAI's own storage and
+ * billing tier.
  */
-const IGNORED = new Set(["stream_options", "store", "metadata", "service_tier", "parallel_tool_calls"]);
+const IGNORED = new Set(["stream_options", "store", "metadata", "service_tier"]);
 
 /**
  * Fields with no Anthropic equivalent, accepted only at a value that asks for
@@ -43,19 +50,10 @@ const IGNORED = new Set(["stream_options", "store", "metadata", "service_tier", 
  */
 const REFUSED_UNLESS_INERT: Record<string, { inert: (v: unknown) => boolean; what: string }> = {
   n: { inert: (v) => v === 1, what: "'n' above 1 (several choices per request)" },
-  tools: { inert: isEmptyArray, what: "'tools' (tool calling is not translated yet)" },
-  tool_choice: {
-    inert: (v) => v === "none" || v === "auto",
-    what: "'tool_choice' (tool calling is not translated yet)",
-  },
-  functions: { inert: isEmptyArray, what: "'functions' (function calling is not translated yet)" },
+  functions: { inert: isEmptyArray, what: "'functions' (the legacy form of 'tools': send 'tools')" },
   function_call: {
     inert: (v) => v === "none" || v === "auto",
-    what: "'function_call' (function calling is not translated yet)",
-  },
-  response_format: {
-    inert: (v) => isObject(v) && v.type === "text",
-    what: "'response_format' other than text (JSON mode and structured outputs)",
+    what: "'function_call' (the legacy form of 'tool_choice': send 'tool_choice')",
   },
   logprobs: { inert: (v) => v === false, what: "'logprobs'" },
   top_logprobs: { inert: (v) => v === 0, what: "'top_logprobs'" },
@@ -97,7 +95,7 @@ export function toAnthropicRequest(body: ChatRequest, opts: RequestTranslationOp
   if (stop.length > 0) out.stop_sequences = stop;
   if (body.stream) out.stream = true;
   if (typeof body.user === "string" && body.user !== "") out.metadata = { user_id: body.user };
-  return out;
+  return { ...out, ...toAnthropicTools(body) };
 }
 
 function refuseUntranslatableFields(body: ChatRequest): void {
@@ -107,70 +105,6 @@ function refuseUntranslatableFields(body: ChatRequest): void {
     if (!rule) throw untranslatable(`the request field '${field}'`);
     if (!rule.inert(value)) throw untranslatable(rule.what);
   }
-}
-
-function translateMessages(input: ChatMessage[]): { system: string; messages: AnthropicMessageParam[] } {
-  const system: string[] = [];
-  const turns: Array<{ role: "user" | "assistant"; blocks: AnthropicTextBlock[] }> = [];
-  input.forEach((msg, i) => {
-    const where = `messages[${i}]`;
-    switch (msg.role) {
-      case "system":
-      case "developer": {
-        for (const block of textBlocks(msg.content, where)) system.push(block.text);
-        return;
-      }
-      case "user":
-      case "assistant": {
-        refuseMessageExtras(msg, where);
-        const blocks = textBlocks(msg.content, where);
-        // Anthropic rejects empty text blocks, and an empty turn says nothing.
-        if (blocks.length === 0) return;
-        const last = turns.at(-1);
-        // Anthropic requires user and assistant turns to alternate.
-        if (last?.role === msg.role) last.blocks.push(...blocks);
-        else turns.push({ role: msg.role, blocks });
-        return;
-      }
-      case "tool":
-      case "function":
-        throw untranslatable(`'${msg.role}' messages (${where}; tool calling is not translated yet)`);
-      default:
-        throw errors.invalidBody(`${where}.role`, `unknown role '${String(msg.role)}'`);
-    }
-  });
-  if (!turns.some((t) => t.role === "user")) {
-    throw untranslatable("a conversation without a user message (Anthropic needs at least one besides system prompts)");
-  }
-  const messages = turns.map(({ role, blocks }) => ({
-    role,
-    content: blocks.length === 1 ? (blocks[0] as AnthropicTextBlock).text : blocks,
-  }));
-  return { system: system.join("\n\n"), messages };
-}
-
-function refuseMessageExtras(msg: ChatMessage, where: string): void {
-  if (Array.isArray(msg.tool_calls) && msg.tool_calls.length > 0) {
-    throw untranslatable(`assistant 'tool_calls' (${where}; tool calling is not translated yet)`);
-  }
-  if (msg.function_call != null) throw untranslatable(`'function_call' (${where})`);
-  // Anthropic has no participant names; dropping one would merge speakers the client kept apart.
-  if (typeof msg.name === "string" && msg.name !== "") throw untranslatable(`message 'name' (${where}.name)`);
-}
-
-/** Text of a message's content as non-empty text blocks; any non-text part is refused. */
-function textBlocks(content: ChatMessage["content"], where: string): AnthropicTextBlock[] {
-  if (content == null) return [];
-  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
-  if (!Array.isArray(content))
-    throw errors.invalidBody(`${where}.content`, "must be a string, an array of parts or null");
-  return content.flatMap((part: ChatContentPart, j) => {
-    if (part?.type !== "text") {
-      throw untranslatable(`'${String(part?.type)}' content parts (${where}.content[${j}]; only text is translated)`);
-    }
-    if (typeof part.text !== "string") throw errors.invalidBody(`${where}.content[${j}].text`, "must be a string");
-    return part.text === "" ? [] : [{ type: "text" as const, text: part.text }];
-  });
 }
 
 function untranslatable(what: string) {

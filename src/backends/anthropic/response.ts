@@ -3,7 +3,8 @@
  * the stream translation (stop reasons and usage read the same in both).
  */
 import type { ChatCompletion, FinishReason, Usage } from "../../core/openai-types.js";
-import type { AnthropicMessage, AnthropicUsage } from "./types.js";
+import { JSON_OBJECT_TOOL } from "./request-tools.js";
+import type { AnthropicContentBlock, AnthropicMessage, AnthropicToolUseBlock, AnthropicUsage } from "./types.js";
 
 /**
  * @example
@@ -14,24 +15,60 @@ import type { AnthropicMessage, AnthropicUsage } from "./types.js";
  * //     choices: [{ index: 0, message: { role: "assistant", content: "Hi" }, finish_reason: "stop" }],
  * //     usage: { prompt_tokens: 9, completion_tokens: 2, total_tokens: 11 } }
  */
-export function fromAnthropicMessage(msg: AnthropicMessage, created = nowSeconds()): ChatCompletion {
-  const text = msg.content.flatMap((b) => (b.type === "text" && typeof b.text === "string" ? [b.text] : [])).join("");
+export function fromAnthropicMessage(
+  msg: AnthropicMessage,
+  created = nowSeconds(),
+  opts: ResponseTranslationOptions = {},
+): ChatCompletion {
+  const text: string[] = [];
+  const toolCalls: OpenAIToolCall[] = [];
+  for (const block of msg.content) {
+    if (block.type === "text" && typeof block.text === "string") text.push(block.text);
+    else if (isToolUse(block)) {
+      // In JSON mode the forced tool's input is the answer itself.
+      if (opts.jsonObject && block.name === JSON_OBJECT_TOOL) text.push(JSON.stringify(block.input ?? {}));
+      else toolCalls.push(toOpenAIToolCall(block));
+    }
+  }
+  const message: ChatCompletion["choices"][number]["message"] = {
+    role: "assistant",
+    // OpenAI answers null content beside tool calls when the model wrote no text.
+    content: text.length === 0 && toolCalls.length > 0 ? null : text.join(""),
+  };
+  if (toolCalls.length > 0) message.tool_calls = toolCalls;
+  const stop = opts.jsonObject && msg.stop_reason === "tool_use" ? "end_turn" : msg.stop_reason;
   return {
     // Anthropic's own id, so a log line can be matched with Anthropic's console.
     id: msg.id,
     object: "chat.completion",
     created,
     model: msg.model,
-    choices: [
-      {
-        index: 0,
-        message: { role: "assistant", content: text },
-        finish_reason: toFinishReason(msg.stop_reason),
-        logprobs: null,
-      },
-    ],
+    choices: [{ index: 0, message, finish_reason: toFinishReason(stop), logprobs: null }],
     usage: toUsage(msg.usage),
   };
+}
+
+export interface ResponseTranslationOptions {
+  /** The request asked for JSON mode, so the forced JSON tool call is the answer's text (request-tools.ts). */
+  jsonObject?: boolean;
+}
+
+export interface OpenAIToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+export function toOpenAIToolCall(block: AnthropicToolUseBlock): OpenAIToolCall {
+  return {
+    id: block.id,
+    type: "function",
+    function: { name: block.name, arguments: JSON.stringify(block.input ?? {}) },
+  };
+}
+
+export function isToolUse(block: AnthropicContentBlock): block is AnthropicToolUseBlock {
+  return block.type === "tool_use" && typeof block.id === "string" && typeof block.name === "string";
 }
 
 /** Anthropic's `stop_reason` as OpenAI's `finish_reason`; null while the answer is still running. */

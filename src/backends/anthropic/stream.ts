@@ -12,6 +12,7 @@ import { errors } from "../../errors.js";
 import { redact } from "../http.js";
 import type { SseEvent } from "../sse.js";
 import type { StreamChunk } from "../types.js";
+import { JSON_OBJECT_TOOL } from "./request-tools.js";
 import { nowSeconds, toFinishReason, toUsage } from "./response.js";
 import type { AnthropicUsage } from "./types.js";
 
@@ -21,15 +22,18 @@ export interface StreamTranslationOptions {
   /** Values to remove from upstream text quoted in error messages. */
   secrets: string[];
   created?: number;
+  /** JSON mode: the forced JSON tool's input streams as the answer's text (request-tools.ts). */
+  jsonObject?: boolean;
 }
 
 type Chunk = ChatCompletionChunk["choices"][number];
 
 /**
  * Yields one chunk per OpenAI-visible change: the role first, each text delta,
- * the finish reason, and a last usage chunk with `choices: []` (always; the
- * server decides whether the client asked for it). Throws `upstreamStreamBroken`
- * on an `error` event or an early end, `upstreamProtocol` on malformed events.
+ * each tool call's opening (id and name) and argument fragments, the finish
+ * reason, and a last usage chunk with `choices: []` (always; the server decides
+ * whether the client asked for it). Throws `upstreamStreamBroken` on an `error`
+ * event or an early end, `upstreamProtocol` on malformed events.
  */
 export async function* toOpenAIChunks(
   events: AsyncIterable<SseEvent>,
@@ -39,6 +43,9 @@ export async function* toOpenAIChunks(
   const fail = (detail: string) => errors.upstreamProtocol({}, opts.backend, redact(detail, opts.secrets));
   let head: { id: string; model: string } | undefined;
   let usage: Partial<AnthropicUsage> = {};
+  // Anthropic numbers every content block; OpenAI numbers tool calls alone, from 0.
+  const toolIndex = new Map<number, number>();
+  const jsonBlocks = new Set<number>();
 
   const chunk = (choices: Chunk[], withUsage?: Usage): StreamChunk => {
     if (!head) throw fail("a content event arrived before message_start");
@@ -70,19 +77,48 @@ export async function* toOpenAIChunks(
         yield chunk(choice({ role: "assistant", content: "" }));
         break;
       }
+      case "content_block_start": {
+        const block = ev.content_block;
+        if (!isObject(block) || block.type !== "tool_use" || typeof ev.index !== "number") break;
+        if (typeof block.id !== "string" || typeof block.name !== "string") {
+          throw fail("a tool_use block starts without an id and a name");
+        }
+        if (opts.jsonObject && block.name === JSON_OBJECT_TOOL) {
+          jsonBlocks.add(ev.index);
+          break;
+        }
+        const index = toolIndex.size;
+        toolIndex.set(ev.index, index);
+        yield chunk(
+          choice({
+            tool_calls: [{ index, id: block.id, type: "function", function: { name: block.name, arguments: "" } }],
+          }),
+        );
+        break;
+      }
       case "content_block_delta": {
         const d = ev.delta;
-        // Other delta kinds (thinking, tool input) belong to features this backend does not request.
-        if (isObject(d) && d.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
+        if (!isObject(d)) break;
+        if (d.type === "text_delta" && typeof d.text === "string" && d.text !== "") {
           yield chunk(choice({ content: d.text }));
+        } else if (d.type === "input_json_delta" && typeof d.partial_json === "string" && d.partial_json !== "") {
+          const index = typeof ev.index === "number" ? toolIndex.get(ev.index) : undefined;
+          if (index !== undefined) {
+            yield chunk(choice({ tool_calls: [{ index, function: { arguments: d.partial_json } }] }));
+          } else if (typeof ev.index === "number" && jsonBlocks.has(ev.index)) {
+            yield chunk(choice({ content: d.partial_json }));
+          }
         }
+        // Other delta kinds (thinking, signatures) belong to features this backend does not request.
         break;
       }
       case "message_delta": {
         // Its counts are cumulative totals, so they replace message_start's rather than add to them.
         if (isObject(ev.usage)) usage = { ...usage, ...ev.usage };
         const reason = isObject(ev.delta) ? ev.delta.stop_reason : null;
-        const stop = typeof reason === "string" ? toFinishReason(reason) : null;
+        // In JSON mode the forced tool call is how the answer ends, not a call for the client to make.
+        const effective = reason === "tool_use" && jsonBlocks.size > 0 && toolIndex.size === 0 ? "end_turn" : reason;
+        const stop = typeof effective === "string" ? toFinishReason(effective) : null;
         if (stop) yield chunk(choice({}, stop));
         break;
       }
@@ -96,7 +132,7 @@ export async function* toOpenAIChunks(
         throw errors.upstreamStreamBroken({}, opts.backend, redact(message, opts.secrets));
       }
       default:
-      // ping, content_block_start/stop, and event types Anthropic adds later carry nothing to forward.
+      // ping, content_block_stop, and event types Anthropic adds later carry nothing to forward.
     }
   }
   throw errors.upstreamStreamBroken({}, opts.backend, "the stream ended before message_stop");

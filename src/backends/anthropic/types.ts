@@ -1,8 +1,9 @@
 /**
  * The parts of Anthropic's Messages API wire format this backend writes or reads
  * (https://docs.anthropic.com/en/api/messages, .../messages-streaming).
- * Only text is modelled: tools, images and thinking are refused on the way in,
- * so their blocks are typed loosely and skipped on the way out.
+ * Text, images, tool definitions, tool_use and tool_result blocks are modelled;
+ * thinking and other blocks this backend never asks for are typed loosely and
+ * skipped on the way out.
  */
 
 export interface AnthropicTextBlock {
@@ -10,10 +11,48 @@ export interface AnthropicTextBlock {
   text: string;
 }
 
+export interface AnthropicImageBlock {
+  type: "image";
+  source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string };
+}
+
+export interface AnthropicToolUseBlock {
+  type: "tool_use";
+  id: string;
+  name: string;
+  input: unknown;
+}
+
+export interface AnthropicToolResultBlock {
+  type: "tool_result";
+  tool_use_id: string;
+  content?: string | Array<AnthropicTextBlock | AnthropicImageBlock>;
+}
+
+/** Blocks a request may carry in its messages. */
+export type AnthropicRequestBlock =
+  | AnthropicTextBlock
+  | AnthropicImageBlock
+  | AnthropicToolUseBlock
+  | AnthropicToolResultBlock;
+
 export interface AnthropicMessageParam {
   role: "user" | "assistant";
-  content: string | AnthropicTextBlock[];
+  content: string | AnthropicRequestBlock[];
 }
+
+export interface AnthropicTool {
+  name: string;
+  description?: string;
+  input_schema: Record<string, unknown>;
+  /** Constrained decoding of the input to the schema (Anthropic's strict tool use). */
+  strict?: boolean;
+}
+
+export type AnthropicToolChoice =
+  | { type: "auto" | "any"; disable_parallel_tool_use?: boolean }
+  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
+  | { type: "none" };
 
 export interface AnthropicRequest {
   model: string;
@@ -27,12 +66,16 @@ export interface AnthropicRequest {
   stop_sequences?: string[];
   stream?: boolean;
   metadata?: { user_id: string };
+  tools?: AnthropicTool[];
+  tool_choice?: AnthropicToolChoice;
+  /** Structured output: the answer's text is JSON valid against the schema. */
+  output_config?: { format: { type: "json_schema"; schema: Record<string, unknown> } };
 }
 
 export type AnthropicStopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use" | "pause_turn" | "refusal";
 
-/** Blocks other than text (tool_use, thinking...) carry fields this backend never reads. */
-export type AnthropicContentBlock = AnthropicTextBlock | { type: string; [k: string]: unknown };
+/** Blocks other than text and tool_use (thinking...) carry fields this backend never reads. */
+export type AnthropicContentBlock = AnthropicTextBlock | AnthropicToolUseBlock | { type: string; [k: string]: unknown };
 
 export interface AnthropicUsage {
   input_tokens: number;
@@ -76,8 +119,11 @@ export interface ContentBlockStartEvent {
 export interface ContentBlockDeltaEvent {
   type: "content_block_delta";
   index: number;
-  /** text_delta for text; input_json_delta, thinking_delta... for blocks this backend skips. */
-  delta: { type: "text_delta"; text: string } | { type: string; [k: string]: unknown };
+  /** text_delta for text, input_json_delta for tool_use input; thinking_delta... for blocks this backend skips. */
+  delta:
+    | { type: "text_delta"; text: string }
+    | { type: "input_json_delta"; partial_json: string }
+    | { type: string; [k: string]: unknown };
 }
 
 export interface ContentBlockStopEvent {
