@@ -37,6 +37,13 @@ export function createBackend({ name, options }) {
       }
       return { kind: "stream", events: events() };
     },
+    async embeddings(body) {
+      if (options.badEmbeddings) return { body: { data: "nope" } };
+      const inputs = Array.isArray(body.input) ? body.input : [body.input];
+      return { body: { object: "list", model: body.model,
+        data: inputs.map((t, index) => ({ object: "embedding", index, embedding: [String(t).length] })),
+        usage: { prompt_tokens: inputs.length, total_tokens: inputs.length } } };
+    },
     async listModels() { return ["s2s"]; },
     async close() {},
   };
@@ -63,6 +70,7 @@ beforeAll(async () => {
         retry: { maxRetries: 0 },
       },
       backup: { type: "openai", baseUrl: backup.url },
+      broken: { type: "plugin", module: join(dir, "seq2seq.mjs"), options: { prefix: "", badEmbeddings: true } },
     },
     routes: {
       home: { variants: [{ name: "s2s", backend: "s2s", model: "my-seq2seq" }] },
@@ -70,6 +78,7 @@ beforeAll(async () => {
         variants: [{ name: "f", backend: "flaky", model: "m" }],
         fallbacks: [{ backend: "backup", model: "fake-model" }],
       },
+      broken: { variants: [{ name: "b", backend: "broken", model: "m" }] },
     },
   });
 });
@@ -118,5 +127,25 @@ describe("plugin backends", () => {
       });
     await expect(start(join(dir, "missing.mjs"))).rejects.toThrow(/^backends\.x\.module: cannot load '.*missing\.mjs'/);
     await expect(start(join(dir, "not-a-plugin.mjs"))).rejects.toThrow(/exports no createBackend function/);
+  });
+});
+
+describe("a plugin's embeddings", () => {
+  it("serves POST /v1/embeddings from a plugin that has them", async () => {
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+    const res = await client.embeddings.create({ model: "home", input: ["abc", "hello"], encoding_format: "float" });
+    expect(res.data.map((d) => d.embedding)).toEqual([[3], [5]]);
+  });
+
+  it("answers a plugin's malformed embeddings result as a 502 protocol error", async () => {
+    const res = await fetch(`${gw.url}/v1/embeddings`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "broken", input: "x" }),
+    });
+    expect(res.status).toBe(502);
+    const { error } = (await res.json()) as { error: { code: string; message: string } };
+    expect(error.code).toBe("SY_ERR_UPSTREAM_PROTOCOL");
+    expect(error.message).toContain("embeddings result");
   });
 });

@@ -195,7 +195,8 @@ describe("shadow comparisons", () => {
   });
 
   it("shed work past the concurrency and queue bounds, counting it", async () => {
-    candidate.fallback = { kind: "ok", content: "slow", delayMs: 400 };
+    // Slow enough that all 20 requests arrive while the first shadow calls still run, on a loaded machine too.
+    candidate.fallback = { kind: "ok", content: "slow", delayMs: 2000 };
     gw = await start({}, { maxConcurrency: 2, maxQueue: 3 });
     const answered = await Promise.all(Array.from({ length: 20 }, (_, i) => chat(`load-${i}`)));
     for (const r of answered) expect(r.status).toBe(200);

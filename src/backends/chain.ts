@@ -22,8 +22,8 @@ export interface FailedAttempt {
   message: string;
 }
 
-export interface ChainResult {
-  started: Started;
+export interface ChainResult<S = Started> {
+  started: S;
   /** Index in the chain of the target that answered: 0 is the variant itself. */
   servedBy: number;
   target: ChainTarget;
@@ -49,18 +49,33 @@ export function bodyFor(client: ChatRequest, target: ChainTarget): ChatRequest {
   return body;
 }
 
-export async function runChain(
+/** Runs a chat call along the chain. */
+export function runChain(
   targets: ChainTarget[],
   client: ChatRequest,
   requestId: string,
   cancel: Cancel,
 ): Promise<ChainResult> {
+  return runChainWith(targets, cancel, (target, tally) =>
+    target.backend.start(bodyFor(client, target), requestId, cancel, tally),
+  );
+}
+
+/**
+ * Runs any call (chat, embeddings) along the chain: `call` makes one target's
+ * call, counting its upstream attempts in `tally`.
+ */
+export async function runChainWith<S>(
+  targets: ChainTarget[],
+  cancel: Cancel,
+  call: (target: ChainTarget, tally: { attempts: number }) => Promise<S>,
+): Promise<ChainResult<S>> {
   const failures: FailedAttempt[] = [];
   const tally = { attempts: 0 };
   let last: unknown;
   for (const [i, target] of targets.entries()) {
     try {
-      const started = await target.backend.start(bodyFor(client, target), requestId, cancel, tally);
+      const started = await call(target, tally);
       return { started, servedBy: i, target, failures, attempts: tally.attempts };
     } catch (e) {
       last = e;

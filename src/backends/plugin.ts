@@ -6,7 +6,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import { isChatCompletion, isChatCompletionChunk } from "../core/openai-shape.js";
+import { isChatCompletion, isChatCompletionChunk, isEmbeddingsResponse } from "../core/openai-shape.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { Backend, BackendCallContext, ChatResult } from "./types.js";
 
@@ -74,7 +74,8 @@ function withPlainErrors(backend: Backend, name: string): Backend {
     return errors.upstreamStatus({ cause: e }, name, typeof status === "number" ? status : 502, message);
   };
   const malformed = (what: string) => errors.upstreamProtocol({}, name, `the plugin returned ${what}`);
-  return {
+  const embeddings = backend.embeddings?.bind(backend);
+  const wrapped: Backend = {
     name: backend.name,
     kind: backend.kind,
     async chat(body, ctx): Promise<ChatResult> {
@@ -118,6 +119,20 @@ function withPlainErrors(backend: Backend, name: string): Backend {
     listModels: (signal) => backend.listModels(signal),
     close: () => backend.close(),
   };
+  if (embeddings) {
+    wrapped.embeddings = async (body, ctx) => {
+      let result: Awaited<ReturnType<typeof embeddings>>;
+      try {
+        result = await untilAborted(embeddings(body, ctx), ctx.signal);
+      } catch (e) {
+        throw translate(e, ctx);
+      }
+      if (!isEmbeddingsResponse(result?.body))
+        throw malformed("an embeddings result that is not { body: { data: [...] } }");
+      return result;
+    };
+  }
+  return wrapped;
 }
 
 /** `p`, or a rejection with the signal's reason as soon as it aborts. */

@@ -15,10 +15,10 @@ import {
   type RetryPolicy,
   retry,
 } from "cockatiel";
-import type { ChatCompletion, ChatRequest } from "../core/openai-types.js";
+import type { ChatCompletion, ChatRequest, EmbeddingsRequest } from "../core/openai-types.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { Cancel } from "./cancel.js";
-import type { Backend, StreamChunk } from "./types.js";
+import type { Backend, BackendCallContext, EmbeddingsResult, StreamChunk } from "./types.js";
 
 export interface ResilienceOptions {
   timeouts: { firstByteMs: number; totalMs: number };
@@ -30,8 +30,8 @@ export interface ResilienceOptions {
 export type BreakerState = "closed" | "open" | "half-open";
 
 /** An upstream answer that has started: the client may now be sent bytes. */
-export type Started =
-  | { kind: "json"; body: ChatCompletion; raw?: string; finish(): void }
+export type Started<J = ChatCompletion> =
+  | { kind: "json"; body: J; raw?: string; finish(): void }
   | {
       kind: "stream";
       /** The first chunk, already received (undefined if the stream was empty). */
@@ -41,6 +41,9 @@ export type Started =
       /** Ends the upstream call now (client gone, shutdown); safe to call twice. */
       finish(reason?: unknown): void;
     };
+
+/** One upstream call as an attempt sees it: a whole JSON answer, or a stream. */
+type CallResult<J> = { kind: "json"; body: J; raw?: string } | { kind: "stream"; events: AsyncIterable<StreamChunk> };
 
 const CALL_FINISHED = new Error("call finished");
 const ATTEMPT_OVER = new Error("attempt over");
@@ -102,12 +105,41 @@ export class ResilientBackend {
    * configured; nothing after it is, because the client may already have bytes.
    * Each upstream call made is counted in `tally`, whether the start succeeds or not.
    */
-  async start(
-    body: ChatRequest,
+  start(body: ChatRequest, requestId: string, client: Cancel, tally?: { attempts: number }): Promise<Started> {
+    return this.#start((ctx) => this.#backend.chat(body, ctx), requestId, client, tally);
+  }
+
+  /**
+   * An embeddings call, with the same timeouts, retries, breaker and concurrency
+   * limit as chat. A backend that has no embeddings answers a 400 naming itself.
+   */
+  async embed(
+    body: EmbeddingsRequest,
+    requestId: string,
+    client: Cancel,
+    tally?: { attempts: number },
+  ): Promise<EmbeddingsResult> {
+    const backend = this.#backend;
+    if (!backend.embeddings) throw errors.untranslatable(backend.kind, "embeddings (POST /v1/embeddings)");
+    const started = await this.#start(
+      async (ctx): Promise<CallResult<EmbeddingsResult["body"]>> => ({
+        kind: "json",
+        ...(await (backend.embeddings as NonNullable<Backend["embeddings"]>)(body, ctx)),
+      }),
+      requestId,
+      client,
+      tally,
+    );
+    if (started.kind !== "json") throw errors.upstreamProtocol({}, this.name, "an embeddings call answered a stream");
+    return started.raw === undefined ? { body: started.body } : { body: started.body, raw: started.raw };
+  }
+
+  async #start<J>(
+    op: (ctx: BackendCallContext) => Promise<CallResult<J>>,
     requestId: string,
     client: Cancel,
     tally: { attempts: number } = { attempts: 0 },
-  ): Promise<Started> {
+  ): Promise<Started<J>> {
     if (this.#active >= this.#opts.maxConcurrency) {
       throw errors.backendSaturated({}, this.name, this.#opts.maxConcurrency);
     }
@@ -137,7 +169,7 @@ export class ResilientBackend {
           return await this.#breaker.execute(() => {
             // Counted here, inside the breaker: a call it refuses never reached the upstream.
             tally.attempts++;
-            return this.#attempt(body, requestId, call);
+            return this.#attempt(op, requestId, call);
           });
         } catch (e) {
           if (!(e instanceof BrokenCircuitError)) upstreamError = e;
@@ -168,12 +200,12 @@ export class ResilientBackend {
     }
   }
 
-  async #attempt(
-    body: ChatRequest,
+  async #attempt<J>(
+    op: (ctx: BackendCallContext) => Promise<CallResult<J>>,
     requestId: string,
     call: Cancel,
   ): Promise<
-    | { kind: "json"; body: ChatCompletion; raw?: string }
+    | { kind: "json"; body: J; raw?: string }
     | { kind: "stream"; first: StreamChunk | undefined; iterator: AsyncIterator<StreamChunk> }
   > {
     if (call.cancelled) throw this.#mapError(call.reason, call);
@@ -188,7 +220,7 @@ export class ResilientBackend {
     );
     let failed = true;
     try {
-      const result = await this.#backend.chat(body, { signal: attempt.signal, requestId });
+      const result = await op({ signal: attempt.signal, requestId });
       if (result.kind === "json") {
         failed = false;
         unlink();

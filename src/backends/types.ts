@@ -7,7 +7,13 @@
  * Errors: throw `SwitchyardError`s from `errors.ts` (`upstream*`), marking what is
  * retryable; when `ctx.signal` aborts, rethrow `ctx.signal.reason`.
  */
-import type { ChatCompletion, ChatCompletionChunk, ChatRequest } from "../core/openai-types.js";
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatRequest,
+  EmbeddingsRequest,
+  EmbeddingsResponse,
+} from "../core/openai-types.js";
 
 export interface BackendCallContext {
   /** Aborts the upstream call: client gone, a timeout fired, or shutdown. */
@@ -39,9 +45,21 @@ export interface Backend {
   readonly kind: string;
   /** `body.model` is already the upstream model name; `body.stream` says which result kind. */
   chat(body: ChatRequest, ctx: BackendCallContext): Promise<ChatResult>;
+  /**
+   * `POST /v1/embeddings`, for backends that have it (`body.model` is already the
+   * upstream model name). A backend without it leaves it out: the call answers a
+   * 400 naming the backend kind, and the route's fallbacks are not tried.
+   */
+  embeddings?(body: EmbeddingsRequest, ctx: BackendCallContext): Promise<EmbeddingsResult>;
   /** Model ids the upstream serves, for discovery and health probes. */
   listModels(signal: AbortSignal): Promise<string[]>;
   close(): Promise<void>;
+}
+
+export interface EmbeddingsResult {
+  body: EmbeddingsResponse;
+  /** The upstream's own JSON text when it is already OpenAI-shaped, sent as is. */
+  raw?: string;
 }
 
 export interface StreamChunk {

@@ -70,3 +70,22 @@ export interface ChatCompletionChunk {
   usage?: Usage | null;
   [k: string]: unknown;
 }
+
+/** `POST /v1/embeddings`: one input or a batch, as text or as token ids. */
+export interface EmbeddingsRequest {
+  model: string;
+  input: string | string[] | number[] | number[][];
+  encoding_format?: "float" | "base64";
+  dimensions?: number;
+  user?: string;
+  [k: string]: unknown;
+}
+
+export interface EmbeddingsResponse {
+  object: "list";
+  /** `embedding` is a list of floats, or a base64 string when `encoding_format` was base64. */
+  data: Array<{ object: "embedding"; index: number; embedding: number[] | string; [k: string]: unknown }>;
+  model: string;
+  usage?: { prompt_tokens: number; total_tokens: number; [k: string]: unknown } | null;
+  [k: string]: unknown;
+}

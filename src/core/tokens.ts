@@ -4,7 +4,7 @@
  * `tokens_estimated = 1`. The tokenizer's tables are large, so they load on
  * first need, never at start.
  */
-import type { ChatMessage } from "./openai-types.js";
+import type { ChatMessage, EmbeddingsRequest } from "./openai-types.js";
 
 type CountTokens = (text: string) => number;
 let loading: Promise<CountTokens> | undefined;
@@ -33,4 +33,16 @@ export async function estimatePromptTokens(messages: ChatMessage[]): Promise<num
 
 export async function estimateTextTokens(text: string): Promise<number> {
   return (await tokenizer())(text);
+}
+
+/** Tokens of an embeddings input: counted for text, the ids themselves for token arrays. */
+export async function estimateEmbeddingTokens(input: EmbeddingsRequest["input"]): Promise<number> {
+  if (typeof input === "string") return (await tokenizer())(input);
+  let total = 0;
+  for (const item of input) {
+    if (typeof item === "string") total += (await tokenizer())(item);
+    else if (Array.isArray(item)) total += item.length;
+    else total += 1;
+  }
+  return total;
 }

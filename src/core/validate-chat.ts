@@ -11,7 +11,7 @@ export interface BodyProblem {
 
 const ROLES = new Set(["system", "developer", "user", "assistant", "tool", "function"]);
 
-function typeName(v: unknown): string {
+export function typeName(v: unknown): string {
   if (v === null) return "null";
   if (Array.isArray(v)) return "an array";
   return typeof v === "object" ? "an object" : `a ${typeof v}`;

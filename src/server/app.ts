@@ -8,6 +8,7 @@ import { registerArena } from "./arena.js";
 import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
 import { registerDatasets } from "./datasets.js";
+import { registerEmbeddings } from "./embeddings.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
@@ -66,6 +67,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerArena(app, gw);
   registerConversations(app, gw);
   registerDatasets(app, gw);
+  registerEmbeddings(app, gw);
   registerExperimentsAdmin(app, gw);
   registerFeedback(app, gw);
   registerModels(app, gw);

@@ -4,11 +4,9 @@
  * row to the request log. The log row is built after the answer has gone out.
  */
 
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { StreamChunk } from "../backends/types.js";
-import { unitOf } from "../core/experiment.js";
-import { timeOrderedId } from "../core/ids.js";
 import type { ChatRequest, Usage } from "../core/openai-types.js";
 import { StreamAnswer } from "../core/stream-answer.js";
 import { checkChatRequest } from "../core/validate-chat.js";
@@ -16,7 +14,7 @@ import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { ClientStream } from "./client-stream.js";
 import type { Gateway } from "./gateway.js";
 import { type CallOutcome, recordCall } from "./record-call.js";
-import { resolveRoute } from "./resolve-route.js";
+import { beginRoutedCall } from "./routed-call.js";
 
 /** Errors sent and logged as they are when they end a stream; anything else is a broken stream. */
 const KEPT_MID_STREAM = new Set([
@@ -25,36 +23,11 @@ const KEPT_MID_STREAM = new Set([
   errors.upstreamTimeout.code,
 ]);
 
-function header(req: FastifyRequest, name: string): string | undefined {
-  const v = req.headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 export function registerChat(app: FastifyInstance, gw: Gateway): void {
   app.post("/v1/chat/completions", async (req, reply) => {
-    const t0 = performance.now();
-    const createdAt = Date.now();
-    const requestId = timeOrderedId("req_", createdAt);
-    reply.header("x-switchyard-request-id", requestId);
-
-    const principal = await gw.auth.authenticate(req);
-    const problem = checkChatRequest(req.body);
-    if (problem) throw errors.invalidBody(problem.path, problem.problem);
-    const body = req.body as ChatRequest;
-    if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
-    const clientSession = header(req, "x-switchyard-session");
-    const session = clientSession ?? timeOrderedId("ses_", createdAt);
-    const user = body.user ?? header(req, "x-switchyard-user") ?? null;
-    const unit = unitOf(user, session, clientSession !== undefined);
-    const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"), principal, unit);
-    const headers: Record<string, string> = {
-      "x-switchyard-request-id": requestId,
-      "x-switchyard-route": resolved.name,
-      "x-switchyard-variant": resolved.variant.name,
-      "x-switchyard-session": session,
-    };
-    if (resolved.experiment) headers["x-switchyard-experiment"] = resolved.experiment.name;
-    reply.headers(headers);
+    const call = await beginRoutedCall<ChatRequest>(gw, req, reply, checkChatRequest, { makeSession: true });
+    const { requestId, createdAt, t0, principal, body, user, unit, resolved, headers } = call;
+    const session = call.session as string;
 
     const flight = gw.track();
     const shadow = resolved.experiment

@@ -1,8 +1,9 @@
 /**
- * Turns the outcome of one chat call into a request-log row and metrics. Runs
- * after the answer has gone out; the only awaited work is the token estimate for
- * an upstream that sent no usage, and the row is pushed to memory, never written
- * here.
+ * Turns the outcome of one call into a request-log row and metrics. Runs after
+ * the answer has gone out; the only awaited work is the token estimate for an
+ * upstream that sent no usage, and the row is pushed to memory, never written
+ * here. `recordCall` is chat's; other endpoints count their tokens themselves
+ * and call `pushLogRow`.
  */
 import type { ChainResult, FailedAttempt } from "../backends/chain.js";
 import { type ConversationTurn, messageText } from "../core/conversation.js";
@@ -16,21 +17,37 @@ import type { Gateway } from "./gateway.js";
 import type { ResolvedRoute } from "./resolve-route.js";
 import type { ShadowHandle } from "./shadow.js";
 
-export interface CallOutcome {
+/** What every logged call knows about itself, whatever its endpoint. */
+export interface LoggedCall {
   requestId: string;
   createdAt: number;
   /** performance.now() when the request arrived. */
   t0: number;
   principal: Principal;
   user: string | null;
-  session: string;
+  /** The conversation, when the call has one (`x-switchyard-session`). */
+  session: string | null;
   /** What an experiment assigns by (used only when the route has one). */
   unit: Unit;
   resolved: ResolvedRoute;
+  stream: boolean;
+  /** The inbound API: "chat" unless said otherwise. */
+  endpoint?: "chat" | "embeddings";
+}
+
+export interface CallOutcome extends LoggedCall {
+  /** Chat calls always have one: made when the client sent none. */
+  session: string;
   /** Set when a shadow call is comparing itself with this request. */
   shadow?: ShadowHandle | undefined;
-  stream: boolean;
   request: ChatRequest;
+}
+
+/** Token counts as logged: the upstream's usage, or an estimate (`estimated` 1). */
+export interface LoggedTokens {
+  input: number | null;
+  output: number | null;
+  estimated: 0 | 1;
 }
 
 export interface CallEnd {
@@ -50,6 +67,12 @@ export interface CallEnd {
   answer?: ChatMessage | undefined;
 }
 
+/** What `pushLogRow` reads of how a call ended. */
+export type LogRowEnd = Pick<
+  CallEnd,
+  "status" | "finishReason" | "ttftMs" | "errorCode" | "errorMessage" | "failures" | "attempts"
+> & { chain?: ChainResult<unknown> | undefined };
+
 export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
   const latencyMs = performance.now() - o.t0;
   o.shadow?.primaryDone({
@@ -66,36 +89,53 @@ export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
 }
 
 async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs: number): Promise<void> {
-  const chain = end.chain;
-  const backendName = chain?.target.backend.name ?? null;
-  const model = chain?.target.model ?? null;
   // Upstream values are checked: one wrong-typed field must not fail a log batch.
-  let input = finiteOrNull(end.usage?.prompt_tokens);
-  let output = finiteOrNull(end.usage?.completion_tokens);
-  let estimated = 0;
-  if (chain && !end.usage && end.outputText !== undefined) {
-    input = await estimatePromptTokens(o.request.messages);
-    output = await estimateTextTokens(end.outputText);
-    estimated = 1;
+  let tokens: LoggedTokens = {
+    input: finiteOrNull(end.usage?.prompt_tokens),
+    output: finiteOrNull(end.usage?.completion_tokens),
+    estimated: 0,
+  };
+  if (end.chain && !end.usage && end.outputText !== undefined) {
+    tokens = {
+      input: await estimatePromptTokens(o.request.messages),
+      output: await estimateTextTokens(end.outputText),
+      estimated: 1,
+    };
   }
-  const backendCfg = chain ? gw.config.backends[chain.target.backend.name] : undefined;
-  const price = model ? backendCfg?.prices[model] : undefined;
-  const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];
-  const variant = o.resolved.variant.name;
-  const route = o.resolved.name;
   const turn: ConversationTurn | null =
     end.answer && gw.config.conversations.store
       ? {
           tenant: o.principal.tenant,
           session: o.session,
           user: o.user,
-          route,
+          route: o.resolved.name,
           requestId: o.requestId,
           createdAt: o.createdAt,
           messages: o.request.messages,
           answer: end.answer,
         }
       : null;
+  pushLogRow(gw, o, end, latencyMs, tokens, turn);
+}
+
+/** Hands one call's row (and its conversation turn, if any) to the log writer, and counts it in the metrics. */
+export function pushLogRow(
+  gw: Gateway,
+  o: LoggedCall,
+  end: LogRowEnd,
+  latencyMs: number,
+  tokens: LoggedTokens,
+  turn: ConversationTurn | null,
+): void {
+  const chain = end.chain;
+  const backendName = chain?.target.backend.name ?? null;
+  const model = chain?.target.model ?? null;
+  const { input, output, estimated } = tokens;
+  const backendCfg = chain ? gw.config.backends[chain.target.backend.name] : undefined;
+  const price = model ? backendCfg?.prices[model] : undefined;
+  const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];
+  const variant = o.resolved.variant.name;
+  const route = o.resolved.name;
   const experiment = o.resolved.experiment;
   const exposure: Exposure | null =
     experiment &&
@@ -143,6 +183,7 @@ async function buildAndPush(gw: Gateway, o: CallOutcome, end: CallEnd, latencyMs
       failures: failures.length > 0 ? JSON.stringify(failures) : null,
       unit_kind: experiment ? o.unit.kind : null,
       assigned_by: o.resolved.assignedBy,
+      endpoint: o.endpoint ?? "chat",
     },
     turn,
     exposure,

@@ -32,14 +32,16 @@ export const REQUEST_LOG_COLUMNS = [
   "cache_hit",
   "unit_kind",
   "assigned_by",
+  "endpoint",
 ] as const satisfies readonly (keyof RequestLogTable)[];
 
 /** Values for the NOT NULL columns a row may leave out. */
-export const REQUEST_LOG_DEFAULTS: Partial<Record<(typeof REQUEST_LOG_COLUMNS)[number], number>> = {
+export const REQUEST_LOG_DEFAULTS: Partial<Record<(typeof REQUEST_LOG_COLUMNS)[number], number | string>> = {
   tokens_estimated: 0,
   fallback_used: 0,
   attempts: 0,
   cache_hit: 0,
+  endpoint: "chat",
 };
 
 /** A row's values in column order, defaults filled in. */

@@ -42,6 +42,8 @@ export interface RequestLogTable {
   unit_kind: string | null;
   /** How the variant was chosen: hash, pin, override, paused, stopped, breaker, arena or default. */
   assigned_by: string | null;
+  /** The inbound API the call came through: `chat` (chat completions) or `embeddings`. */
+  endpoint: Generated<string>;
 }
 
 export interface ApiKeyTable {

@@ -1,15 +1,16 @@
 /**
  * OpenAI-compatible backend (OpenAI, vLLM, Ollama, llama.cpp server, LM Studio,
- * TGI, Groq, Together, Mistral...). The request goes out as the client sent it
- * (model replaced), and the answer comes back without re-serialising.
+ * TGI, Groq, Together, Mistral...), for chat completions and embeddings. The
+ * request goes out as the client sent it (model replaced), and the answer comes
+ * back without re-serialising.
  */
 import type { Dispatcher } from "undici";
-import { isChatCompletion, isChatCompletionChunk, isObject } from "../../core/openai-shape.js";
-import type { ChatRequest } from "../../core/openai-types.js";
+import { isChatCompletion, isChatCompletionChunk, isEmbeddingsResponse, isObject } from "../../core/openai-shape.js";
+import type { ChatRequest, EmbeddingsRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, redact, UpstreamHttp } from "../http.js";
 import { readSse } from "../sse.js";
-import type { Backend, BackendCallContext, ChatResult, StreamChunk } from "../types.js";
+import type { Backend, BackendCallContext, ChatResult, EmbeddingsResult, StreamChunk } from "../types.js";
 
 export interface OpenAIBackendOptions extends HttpTarget {
   apiKey: string | undefined;
@@ -46,6 +47,21 @@ export class OpenAIBackend implements Backend {
       throw errors.upstreamProtocol({}, this.name, "the answer is not a chat.completion object");
     }
     return { kind: "json", body: parsed, raw };
+  }
+
+  async embeddings(body: EmbeddingsRequest, ctx: BackendCallContext): Promise<EmbeddingsResult> {
+    const res = await this.#http.postJson("/embeddings", JSON.stringify(body), this.#headers, ctx.signal);
+    let raw: string;
+    try {
+      raw = await res.body.text();
+    } catch (e) {
+      throw this.#http.transportError(e, ctx.signal);
+    }
+    const parsed = parseJson(raw);
+    if (!isEmbeddingsResponse(parsed)) {
+      throw errors.upstreamProtocol({}, this.name, "the answer is not an embeddings list");
+    }
+    return { body: parsed, raw };
   }
 
   async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<StreamChunk> {

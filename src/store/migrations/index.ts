@@ -7,10 +7,12 @@ import * as m0001 from "./20261123_0001_initial.js";
 import * as m0002 from "./20261123_0002_feedback.js";
 import * as m0003 from "./20261123_0003_conversations.js";
 import * as m0004 from "./20261123_0004_experiments.js";
+import * as m0005 from "./20261201_0005_endpoint.js";
 
 export const migrations: Record<string, Migration> = {
   "20261123_0001_initial": m0001,
   "20261123_0002_feedback": m0002,
   "20261123_0003_conversations": m0003,
   "20261123_0004_experiments": m0004,
+  "20261201_0005_endpoint": m0005,
 };

@@ -1,0 +1,88 @@
+/**
+ * The first steps every routed call shares (chat completions, embeddings): its
+ * ids, the key, the body check, access to the route, who the user and session
+ * are, the serving variant, and the response headers that say so.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { type Unit, unitOf } from "../core/experiment.js";
+import { timeOrderedId } from "../core/ids.js";
+import type { BodyProblem } from "../core/validate-chat.js";
+import { errors } from "../errors.js";
+import type { Principal } from "./auth.js";
+import type { Gateway } from "./gateway.js";
+import { type ResolvedRoute, resolveRoute } from "./resolve-route.js";
+
+export interface RoutedCall<B> {
+  /** performance.now() when the request arrived. */
+  t0: number;
+  createdAt: number;
+  requestId: string;
+  principal: Principal;
+  /** The checked body. */
+  body: B;
+  /** The client's session, or one made for it when the endpoint keeps conversations. */
+  session: string | null;
+  sessionFromClient: boolean;
+  user: string | null;
+  unit: Unit;
+  resolved: ResolvedRoute;
+  /** The x-switchyard-* headers already set on the reply, for a hijacked stream to repeat. */
+  headers: Record<string, string>;
+}
+
+export function header(req: FastifyRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/**
+ * Authenticates, checks the body with `check`, and resolves its route; throws
+ * the SwitchyardError to answer (401, 400 naming the field, 404...) otherwise.
+ * `makeSession`: a call without `x-switchyard-session` gets a new one (chat,
+ * whose answers are kept as conversations); otherwise it has none.
+ */
+export async function beginRoutedCall<B extends { model: string; user?: string | undefined }>(
+  gw: Gateway,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  check: (body: unknown) => BodyProblem | undefined,
+  opts: { makeSession: boolean },
+): Promise<RoutedCall<B>> {
+  const t0 = performance.now();
+  const createdAt = Date.now();
+  const requestId = timeOrderedId("req_", createdAt);
+  reply.header("x-switchyard-request-id", requestId);
+
+  const principal = await gw.auth.authenticate(req);
+  const problem = check(req.body);
+  if (problem) throw errors.invalidBody(problem.path, problem.problem);
+  const body = req.body as B;
+  if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
+  const clientSession = header(req, "x-switchyard-session");
+  const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);
+  const user = body.user ?? header(req, "x-switchyard-user") ?? null;
+  // Without a user or a session of its own, a call is its own unit of assignment.
+  const unit = unitOf(user, session ?? requestId, clientSession !== undefined);
+  const resolved = resolveRoute(gw, gw.config, body.model, header(req, "x-switchyard-variant"), principal, unit);
+  const headers: Record<string, string> = {
+    "x-switchyard-request-id": requestId,
+    "x-switchyard-route": resolved.name,
+    "x-switchyard-variant": resolved.variant.name,
+  };
+  if (session) headers["x-switchyard-session"] = session;
+  if (resolved.experiment) headers["x-switchyard-experiment"] = resolved.experiment.name;
+  reply.headers(headers);
+  return {
+    t0,
+    createdAt,
+    requestId,
+    principal,
+    body,
+    session,
+    sessionFromClient: clientSession !== undefined,
+    user,
+    unit,
+    resolved,
+    headers,
+  };
+}
