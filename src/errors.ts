@@ -107,6 +107,11 @@ export const errors = {
     bad("SY_ERR_REQUEST_UNTRANSLATABLE"),
     (backendKind: string, what: string) => `The ${backendKind} backend cannot express ${what}`,
   ),
+  /** An inbound API's feature that Switchyard's translation onto its routes does not carry. */
+  unsupported: define(
+    bad("SY_ERR_REQUEST_UNSUPPORTED"),
+    (api: string, what: string) => `Switchyard's ${api} does not translate ${what}`,
+  ),
 
   // ── routing ───────────────────────────────────────────────────────────────
   unknownRoute: define(
@@ -157,7 +162,7 @@ export const errors = {
   // ── auth ──────────────────────────────────────────────────────────────────
   missingKey: define(
     { code: "SY_ERR_AUTH_MISSING_KEY", status: 401, type: "authentication_error" },
-    () => "Missing API key: send 'Authorization: Bearer <switchyard key>'",
+    () => "Missing API key: send 'Authorization: Bearer <switchyard key>' (or 'x-api-key: <switchyard key>')",
   ),
   invalidKey: define(
     { code: "SY_ERR_AUTH_INVALID_KEY", status: 401, type: "authentication_error" },

@@ -3,7 +3,7 @@
  * failure in OpenAI's error shape, and the endpoint groups.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
-import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { errors, type SwitchyardError } from "../errors.js";
 import { registerArena } from "./arena.js";
 import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
@@ -12,8 +12,10 @@ import { registerEmbeddings } from "./embeddings.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
+import { registerMessages } from "./messages.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
+import { toPublicError } from "./public-error.js";
 import { registerReports } from "./reports.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
@@ -64,6 +66,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   });
 
   registerChat(app, gw);
+  registerMessages(app, gw);
   registerArena(app, gw);
   registerConversations(app, gw);
   registerDatasets(app, gw);
@@ -74,21 +77,4 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerReports(app, gw);
   registerOps(app, gw);
   return app;
-}
-
-function toPublicError(e: FastifyError | SwitchyardError, requestId: string, bodyLimit: number): SwitchyardError {
-  if (isSwitchyardError(e)) return e;
-  if (e.statusCode === 415) return errors.unsupportedMediaType(String(e.message.split("'")[1] ?? "none"));
-  switch (e.code) {
-    case "FST_ERR_CTP_BODY_TOO_LARGE":
-      return errors.bodyTooLarge(bodyLimit);
-    case "FST_ERR_CTP_EMPTY_JSON_BODY":
-      return errors.invalidJson("the body is empty");
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
-      return errors.invalidJson("Content-Length does not match the body");
-  }
-  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
-    return errors.invalidBody("(request)", e.message);
-  }
-  return errors.internal(requestId);
 }

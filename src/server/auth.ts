@@ -80,7 +80,13 @@ export class Authenticator {
    */
   async authenticate(req: FastifyRequest): Promise<Principal> {
     const header = req.headers.authorization;
-    const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : undefined;
+    // x-api-key is how the Anthropic SDK and Claude-based tools send theirs.
+    const apiKey = req.headers["x-api-key"];
+    const token = header?.startsWith("Bearer ")
+      ? header.slice(7).trim()
+      : typeof apiKey === "string" && apiKey !== ""
+        ? apiKey.trim()
+        : undefined;
     // With auth off, SDKs send placeholder keys: they must not trigger key-table reads.
     const rec = token ? await this.keys.lookup(token, this.config.auth.required) : undefined;
     if (!rec && !this.config.auth.required) {

@@ -18,13 +18,13 @@ export class ClientStream {
   }
 
   /**
-   * Writes one `data:` event. Returns a promise only when the socket is full: it
+   * Writes SSE frames. Returns a promise only when the socket is full: it
    * resolves when the socket can take more (or the client left). No promise on
    * the common path, which runs once per streamed chunk.
    */
-  data(payload: string): Promise<void> | undefined {
-    if (this.closed) return undefined;
-    if (this.res.write(`data: ${payload}\n\n`)) return undefined;
+  write(frames: string): Promise<void> | undefined {
+    if (this.closed || frames === "") return undefined;
+    if (this.res.write(frames)) return undefined;
     return new Promise<void>((resolve) => {
       const done = () => {
         this.res.off("drain", done);

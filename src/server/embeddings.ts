@@ -14,11 +14,11 @@ import { checkEmbeddingsRequest } from "../core/validate-embeddings.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { Gateway } from "./gateway.js";
 import { type LoggedCall, type LoggedTokens, type LogRowEnd, pushLogRow } from "./record-call.js";
-import { beginRoutedCall } from "./routed-call.js";
+import { beginRoutedCall, checkedBy } from "./routed-call.js";
 
 export function registerEmbeddings(app: FastifyInstance, gw: Gateway): void {
   app.post("/v1/embeddings", async (req, reply) => {
-    const call = await beginRoutedCall<EmbeddingsRequest>(gw, req, reply, checkEmbeddingsRequest, {
+    const call = await beginRoutedCall<EmbeddingsRequest>(gw, req, reply, checkedBy(checkEmbeddingsRequest), {
       makeSession: false,
     });
     const { body, requestId } = call;

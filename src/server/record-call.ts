@@ -13,6 +13,7 @@ import type { ChatMessage, ChatRequest, Usage } from "../core/openai-types.js";
 import { estimatePromptTokens, estimateTextTokens } from "../core/tokens.js";
 import type { Exposure } from "../store/request-log.js";
 import type { Principal } from "./auth.js";
+import type { ChatEndpoint } from "./dialect.js";
 import type { Gateway } from "./gateway.js";
 import type { ResolvedRoute } from "./resolve-route.js";
 import type { ShadowHandle } from "./shadow.js";
@@ -32,7 +33,7 @@ export interface LoggedCall {
   resolved: ResolvedRoute;
   stream: boolean;
   /** The inbound API: "chat" unless said otherwise. */
-  endpoint?: "chat" | "embeddings";
+  endpoint?: ChatEndpoint | "embeddings";
 }
 
 export interface CallOutcome extends LoggedCall {

@@ -36,8 +36,9 @@ export function header(req: FastifyRequest, name: string): string | undefined {
 }
 
 /**
- * Authenticates, checks the body with `check`, and resolves its route; throws
- * the SwitchyardError to answer (401, 400 naming the field, 404...) otherwise.
+ * Authenticates, reads the body with `parse` (which throws a 400 naming the
+ * field, or translates another API's body), and resolves its route; throws the
+ * SwitchyardError to answer (401, 400, 404...) otherwise.
  * `makeSession`: a call without `x-switchyard-session` gets a new one (chat,
  * whose answers are kept as conversations); otherwise it has none.
  */
@@ -45,7 +46,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   gw: Gateway,
   req: FastifyRequest,
   reply: FastifyReply,
-  check: (body: unknown) => BodyProblem | undefined,
+  parse: (body: unknown) => B,
   opts: { makeSession: boolean },
 ): Promise<RoutedCall<B>> {
   const t0 = performance.now();
@@ -54,9 +55,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   reply.header("x-switchyard-request-id", requestId);
 
   const principal = await gw.auth.authenticate(req);
-  const problem = check(req.body);
-  if (problem) throw errors.invalidBody(problem.path, problem.problem);
-  const body = req.body as B;
+  const body = parse(req.body);
   if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
   const clientSession = header(req, "x-switchyard-session");
   const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);
@@ -84,5 +83,14 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
     unit,
     resolved,
     headers,
+  };
+}
+
+/** A `parse` for `beginRoutedCall` from a check that reports the first problem. */
+export function checkedBy<B>(check: (body: unknown) => BodyProblem | undefined): (body: unknown) => B {
+  return (body) => {
+    const problem = check(body);
+    if (problem) throw errors.invalidBody(problem.path, problem.problem);
+    return body as B;
   };
 }

@@ -28,6 +28,7 @@ const TRANSLATED = new Set([
   "max_completion_tokens",
   "temperature",
   "top_p",
+  "top_k",
   "stop",
   "user",
   "tools",
@@ -91,6 +92,8 @@ export function toAnthropicRequest(body: ChatRequest, opts: RequestTranslationOp
     out.temperature = body.temperature;
   }
   if (body.top_p != null) out.top_p = body.top_p;
+  // Not OpenAI's, but what Anthropic clients and vLLM-style servers send: Anthropic has it too.
+  if (typeof body.top_k === "number") out.top_k = body.top_k;
   const stop = typeof body.stop === "string" ? [body.stop] : (body.stop ?? []);
   if (stop.length > 0) out.stop_sequences = stop;
   if (body.stream) out.stream = true;

@@ -63,6 +63,7 @@ export interface AnthropicRequest {
   max_tokens: number;
   temperature?: number;
   top_p?: number;
+  top_k?: number;
   stop_sequences?: string[];
   stream?: boolean;
   metadata?: { user_id: string };

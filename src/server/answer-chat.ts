@@ -1,0 +1,205 @@
+/**
+ * The answer path every inbound chat API shares once its request is an OpenAI
+ * chat request on a resolved route: shadow, the fallback chain, the answer
+ * (JSON, or SSE written chunk by chunk as it arrives, in the client's dialect),
+ * and one row to the request log, built after the answer has gone out.
+ */
+import type { FastifyReply } from "fastify";
+import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
+import type { StreamChunk } from "../backends/types.js";
+import type { ChatRequest, Usage } from "../core/openai-types.js";
+import { StreamAnswer } from "../core/stream-answer.js";
+import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { ClientStream } from "./client-stream.js";
+import type { ClientDialect } from "./dialect.js";
+import type { Gateway } from "./gateway.js";
+import { type CallOutcome, recordCall } from "./record-call.js";
+import type { RoutedCall } from "./routed-call.js";
+
+/** Errors sent and logged as they are when they end a stream; anything else is a broken stream. */
+const KEPT_MID_STREAM = new Set([
+  errors.shuttingDown.code,
+  errors.upstreamStreamBroken.code,
+  errors.upstreamTimeout.code,
+]);
+
+/**
+ * Answers `call` (whose body is the OpenAI chat request to run) in `dialect`.
+ * Throws the SwitchyardError to answer when no target could start an answer.
+ */
+export async function answerChat(
+  gw: Gateway,
+  reply: FastifyReply,
+  call: RoutedCall<ChatRequest>,
+  dialect: ClientDialect,
+): Promise<FastifyReply> {
+  const { requestId, createdAt, principal, body, resolved } = call;
+  const flight = gw.track();
+  const shadow = resolved.experiment
+    ? gw.shadow.begin({
+        requestId,
+        tenant: principal.tenant,
+        createdAt,
+        experiment: resolved.experiment,
+        served: resolved.variant.name,
+        variants: resolved.route.variants,
+        body,
+      })
+    : undefined;
+  const outcome: CallOutcome = {
+    ...call,
+    session: call.session as string,
+    shadow,
+    stream: body.stream === true,
+    request: body,
+    endpoint: dialect.endpoint,
+  };
+  const onClientGone = () => {
+    if (!reply.raw.writableFinished) flight.cancel.cancel(new ClientGone());
+  };
+  reply.raw.once("close", onClientGone);
+  try {
+    let chain: ChainResult;
+    try {
+      chain = await runChain(resolved.targets, body, requestId, flight.cancel);
+    } catch (e) {
+      const failures = e instanceof ChainError ? e.failures : [];
+      const cause = e instanceof ChainError ? e.last : e;
+      const err = flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
+      const reported = err ?? errors.clientClosed("before the answer");
+      recordCall(gw, outcome, {
+        status: reported.status,
+        errorCode: reported.code,
+        errorMessage: reported.message,
+        failures,
+        attempts: e instanceof ChainError ? e.attempts : 0,
+      });
+      if (!err) return reply.hijack();
+      throw err;
+    }
+    if (chain.started.kind === "json") {
+      const { body: completion, raw } = chain.started;
+      let text: string;
+      try {
+        text = dialect.json(completion, raw, chain.target.backend.name);
+      } catch (e) {
+        const err = toSwitchyardError(gw, e, requestId);
+        recordCall(gw, outcome, { status: err.status, chain, errorCode: err.code, errorMessage: err.message });
+        throw err;
+      }
+      reply.header("x-switchyard-backend", chain.target.backend.name);
+      void reply.type("application/json").send(text);
+      recordCall(gw, outcome, {
+        status: 200,
+        chain,
+        usage: completion.usage ?? undefined,
+        finishReason: completion.choices[0]?.finish_reason ?? null,
+        outputText: completion.usage ? undefined : (completion.choices[0]?.message.content ?? ""),
+        answer: completion.choices[0]?.message,
+      });
+      return reply;
+    }
+    await streamToClient(gw, reply, call.headers, outcome, chain, dialect);
+    return reply;
+  } finally {
+    reply.raw.off("close", onClientGone);
+    flight.done();
+  }
+}
+
+class ClientGone extends Error {
+  constructor() {
+    super("client closed the connection");
+  }
+}
+
+function toSwitchyardError(gw: Gateway, e: unknown, requestId: string): SwitchyardError {
+  if (isSwitchyardError(e)) return e;
+  gw.logger.error({ err: e, request_id: requestId }, "unexpected error while calling a backend");
+  return errors.internal(requestId);
+}
+
+async function streamToClient(
+  gw: Gateway,
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  outcome: CallOutcome,
+  chain: ChainResult,
+  dialect: ClientDialect,
+): Promise<void> {
+  if (chain.started.kind !== "stream") return;
+  const started = chain.started;
+  reply.hijack();
+  reply.raw.writeHead(200, {
+    ...headers,
+    "x-switchyard-backend": chain.target.backend.name,
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache",
+    connection: "keep-alive",
+    "x-accel-buffering": "no",
+  });
+  const client = new ClientStream(reply.raw);
+  const encoder = dialect.stream();
+  let ttft: number | null = null;
+  let usage: Usage | undefined;
+  let finishReason: string | null = null;
+  const answer = new StreamAnswer();
+  let complete = false;
+  let failure: SwitchyardError | undefined;
+
+  const forward = (item: StreamChunk): Promise<void> | undefined => {
+    const { chunk } = item;
+    if (chunk.usage) usage = chunk.usage;
+    const choice = chunk.choices[0];
+    let carriesOutput = false;
+    if (choice) {
+      if (answer.add(choice.delta) !== "") carriesOutput = true;
+      // Tool calls and refusals are output too; a role-only opening chunk is not.
+      if (choice.delta?.tool_calls || choice.delta?.refusal) carriesOutput = true;
+      if (choice.finish_reason) finishReason = choice.finish_reason;
+    }
+    const full = client.write(encoder.chunk(item));
+    // Time to first token: to the first chunk that carries output, as the client sees it.
+    if (carriesOutput) ttft ??= performance.now() - outcome.t0;
+    return full;
+  };
+
+  try {
+    if (started.first) await forward(started.first);
+    // `await` only when the client's socket is full: an await per chunk costs a tick.
+    for await (const item of started.rest) {
+      if (client.closed) break;
+      const full = forward(item);
+      if (full) await full;
+    }
+    if (!client.closed) await client.write(encoder.end());
+    complete = !client.closed;
+  } catch (e) {
+    // A client that left made us abort the upstream read, which throws here: that is
+    // no upstream failure, and the row below says 499 rather than a broken stream.
+    if (!client.closed) {
+      const reason = isSwitchyardError(e) ? e : undefined;
+      // Codes that already say what happened (a total timeout, a shutdown) are kept.
+      failure =
+        reason && KEPT_MID_STREAM.has(reason.code)
+          ? reason
+          : errors.upstreamStreamBroken({ cause: e }, chain.target.backend.name, reason?.message ?? String(e));
+      await client.write(encoder.fail(failure));
+    }
+  } finally {
+    started.finish();
+    client.end();
+  }
+  const gone = client.closed && !reply.raw.writableFinished;
+  recordCall(gw, outcome, {
+    status: gone && !failure ? 499 : 200,
+    chain,
+    usage,
+    finishReason,
+    outputText: usage ? undefined : answer.text,
+    answer: complete && !failure ? answer.message() : undefined,
+    ttftMs: ttft,
+    errorCode: failure?.code ?? (gone ? errors.clientClosed.code : undefined),
+    errorMessage: failure?.message ?? (gone ? errors.clientClosed("mid-stream").message : undefined),
+  });
+}
