@@ -113,6 +113,13 @@ export const errors = {
     (api: string, what: string) => `Switchyard's ${api} does not translate ${what}`,
   ),
 
+  responseUnknown: define(
+    { code: "SY_ERR_RESPONSE_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string, _param: string) =>
+      `No stored response or item '${id}' (it may belong to another tenant, or was sent with store: false)`,
+    (_id: string, param: string) => param,
+  ),
+
   // ── routing ───────────────────────────────────────────────────────────────
   unknownRoute: define(
     { code: "SY_ERR_ROUTE_UNKNOWN", status: 404, type: "not_found_error" },

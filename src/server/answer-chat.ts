@@ -89,6 +89,8 @@ export async function answerChat(
       }
       reply.header("x-switchyard-backend", chain.target.backend.name);
       void reply.type("application/json").send(text);
+      const message = completion.choices[0]?.message;
+      if (message) dialect.done?.(message);
       recordCall(gw, outcome, {
         status: 200,
         chain,
@@ -191,13 +193,15 @@ async function streamToClient(
     client.end();
   }
   const gone = client.closed && !reply.raw.writableFinished;
+  const message = complete && !failure ? answer.message() : undefined;
+  if (message) dialect.done?.(message);
   recordCall(gw, outcome, {
     status: gone && !failure ? 499 : 200,
     chain,
     usage,
     finishReason,
     outputText: usage ? undefined : answer.text,
-    answer: complete && !failure ? answer.message() : undefined,
+    answer: message,
     ttftMs: ttft,
     errorCode: failure?.code ?? (gone ? errors.clientClosed.code : undefined),
     errorMessage: failure?.message ?? (gone ? errors.clientClosed("mid-stream").message : undefined),

@@ -17,6 +17,7 @@ import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
 import { toPublicError } from "./public-error.js";
 import { registerReports } from "./reports.js";
+import { registerResponses } from "./responses.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -67,6 +68,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
 
   registerChat(app, gw);
   registerMessages(app, gw);
+  registerResponses(app, gw);
   registerArena(app, gw);
   registerConversations(app, gw);
   registerDatasets(app, gw);

@@ -5,10 +5,10 @@
  * dialect turns the answer (a completion, or its chunks) into the client's shape.
  */
 import type { StreamChunk } from "../backends/types.js";
-import type { ChatCompletion } from "../core/openai-types.js";
+import type { ChatCompletion, ChatMessage } from "../core/openai-types.js";
 import type { SwitchyardError } from "../errors.js";
 
-export type ChatEndpoint = "chat" | "messages";
+export type ChatEndpoint = "chat" | "messages" | "responses";
 
 export interface ClientDialect {
   /** The inbound API, as the request log's `endpoint` records it. */
@@ -21,6 +21,11 @@ export interface ClientDialect {
   json(completion: ChatCompletion, raw: string | undefined, backend: string): string;
   /** An encoder for one streamed answer. */
   stream(): StreamEncoder;
+  /**
+   * Called once the whole answer has gone out (not after a failure or a client
+   * that left), with the answer's message; for work that must not delay it.
+   */
+  done?(answer: ChatMessage): void;
 }
 
 /** Turns one answer's chunks into SSE frames (each complete, blank line included). */

@@ -37,8 +37,9 @@ export function header(req: FastifyRequest, name: string): string | undefined {
 
 /**
  * Authenticates, reads the body with `parse` (which throws a 400 naming the
- * field, or translates another API's body), and resolves its route; throws the
- * SwitchyardError to answer (401, 400, 404...) otherwise.
+ * field, or translates another API's body, reading the caller's tenant's store
+ * if it must), and resolves its route; throws the SwitchyardError to answer
+ * (401, 400, 404...) otherwise.
  * `makeSession`: a call without `x-switchyard-session` gets a new one (chat,
  * whose answers are kept as conversations); otherwise it has none.
  */
@@ -46,7 +47,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   gw: Gateway,
   req: FastifyRequest,
   reply: FastifyReply,
-  parse: (body: unknown) => B,
+  parse: (body: unknown, principal: Principal) => B | Promise<B>,
   opts: { makeSession: boolean },
 ): Promise<RoutedCall<B>> {
   const t0 = performance.now();
@@ -55,7 +56,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   reply.header("x-switchyard-request-id", requestId);
 
   const principal = await gw.auth.authenticate(req);
-  const body = parse(req.body);
+  const body = await parse(req.body, principal);
   if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
   const clientSession = header(req, "x-switchyard-session");
   const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);

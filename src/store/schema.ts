@@ -42,7 +42,7 @@ export interface RequestLogTable {
   unit_kind: string | null;
   /** How the variant was chosen: hash, pin, override, paused, stopped, breaker, arena or default. */
   assigned_by: string | null;
-  /** The inbound API the call came through: `chat` (chat completions) or `embeddings`. */
+  /** The inbound API the call came through: `chat`, `messages`, `responses` or `embeddings`. */
   endpoint: Generated<string>;
 }
 
@@ -106,6 +106,18 @@ export interface ConversationMessageTable {
   text: string;
   request_id: string | null;
   created_at: number;
+}
+
+export interface ResponseTable {
+  /** `resp_` + the request id's suffix. */
+  id: string;
+  tenant: string;
+  created_at: number;
+  route: string;
+  /** JSON: the chat messages up to and including the answer, without the request's instructions. */
+  messages: string;
+  /** JSON: the response object as answered. */
+  response: string;
 }
 
 export interface ExperimentTable {
@@ -268,6 +280,7 @@ export interface Database {
   feedback: FeedbackTable;
   conversations: ConversationTable;
   conversation_messages: ConversationMessageTable;
+  responses: ResponseTable;
   experiments: ExperimentTable;
   experiment_pins: ExperimentPinTable;
   experiment_exposures: ExperimentExposureTable;
