@@ -1,7 +1,7 @@
 /**
  * Shadow traffic over real HTTP: both answers stored and compared (statuses,
- * latencies, lengths, ROUGE-L and chrF, a judge's parsed verdict with its raw
- * text); a hanging candidate never holds the user's answer and its timeout is
+ * latencies, lengths, ROUGE-L and chrF, tool calls, a judge's parsed verdict
+ * with its raw text); a hanging candidate never holds the user's answer and its timeout is
  * recorded; a slow candidate under load is shed, not queued without bound.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -159,6 +159,85 @@ describe("shadow comparisons", () => {
     expect(
       await metric('switchyard_shadow_calls_total{experiment="llama-shadow",variant="llama",outcome="ok"}'),
     ).toMatch(/ 2$/);
+  });
+
+  it("compare tool calls: the same functions, and the same arguments whatever their JSON formatting", async () => {
+    const completion = (args: string) =>
+      JSON.stringify({
+        id: "c",
+        object: "chat.completion",
+        created: 1,
+        model: "m",
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: "call_1", type: "function", function: { name: "get_weather", arguments: args } }],
+            },
+            finish_reason: "tool_calls",
+          },
+        ],
+        usage: { prompt_tokens: 5, completion_tokens: 5, total_tokens: 10 },
+      });
+    gw = await start({});
+    // Same call, keys in another order and other spacing: agreed.
+    primary.script.push({ kind: "raw", body: completion('{"city":"Oslo","unit":"c"}') });
+    candidate.script.push({ kind: "raw", body: completion('{ "unit": "c", "city": "Oslo" }') });
+    expect((await chat("t1")).status).toBe(200);
+    await eventually(async () => expect(await results()).toHaveLength(1));
+    // Same function, other arguments, answered to a streaming user: names agree, arguments do not.
+    const base = { id: "s", object: "chat.completion.chunk", created: 1, model: "m" };
+    primary.script.push({
+      kind: "sse",
+      events: [
+        { ...base, choices: [{ index: 0, delta: { role: "assistant", content: null }, finish_reason: null }] },
+        {
+          ...base,
+          choices: [
+            {
+              index: 0,
+              delta: {
+                tool_calls: [
+                  {
+                    index: 0,
+                    id: "c1",
+                    type: "function",
+                    function: { name: "get_weather", arguments: '{"city":"Oslo"}' },
+                  },
+                ],
+              },
+              finish_reason: null,
+            },
+          ],
+        },
+        { ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] },
+      ],
+    });
+    candidate.script.push({ kind: "raw", body: completion('{"city":"Bergen"}') });
+    expect((await chat("t2", true)).status).toBe(200);
+    await eventually(async () => expect(await results()).toHaveLength(2));
+    // No tool calls on either side: nothing to compare.
+    expect((await chat("t3")).status).toBe(200);
+    const rows = await eventually(async () => {
+      const rows = await results();
+      expect(rows).toHaveLength(3);
+      return rows;
+    });
+    expect(
+      rows.map((r) => [r.primary_tool_calls, r.candidate_tool_calls, r.tool_names_match, r.tool_args_match]),
+    ).toEqual([
+      [1, 1, 1, 1],
+      [1, 1, 1, 0],
+      [0, 0, null, null],
+    ]);
+    const view = await (await fetch(`${gw.url}/v1/admin/experiments/llama-shadow/shadow`)).json();
+    expect(view.summary[0]).toMatchObject({
+      tool_call_comparisons: 2,
+      tool_names_match_rate: 1,
+      tool_args_match_rate: 0.5,
+    });
   });
 
   it("never hold the user's answer for a hanging candidate, and record its timeout", async () => {

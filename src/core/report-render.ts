@@ -16,6 +16,9 @@ export interface ShadowLine {
   candidate_latency_ms_mean: number | null;
   rouge_l_mean: number | null;
   chrf_mean: number | null;
+  tool_call_comparisons?: number;
+  tool_names_match_rate?: number | null;
+  tool_args_match_rate?: number | null;
   judge: { primary: number; candidate: number; tie: number; unparsed: number; failed: number };
 }
 
@@ -203,6 +206,7 @@ export function reportSections(r: RenderableReport): Section[] {
           "candidate latency",
           "ROUGE-L",
           "chrF",
+          "tool calls: same functions / same arguments (n)",
           "judge: primary / candidate / tie",
         ],
         rows: r.shadow.map((s) => [
@@ -214,6 +218,9 @@ export function reportSections(r: RenderableReport): Section[] {
           ms(s.candidate_latency_ms_mean),
           num(s.rouge_l_mean),
           num(s.chrf_mean),
+          s.tool_call_comparisons
+            ? `${pct(s.tool_names_match_rate)} / ${pct(s.tool_args_match_rate)} (${s.tool_call_comparisons})`
+            : "–",
           `${s.judge.primary} / ${s.judge.candidate} / ${s.judge.tie}`,
         ]),
       },

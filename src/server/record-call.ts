@@ -80,6 +80,7 @@ export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
     status: end.status,
     latencyMs,
     text: end.answer ? messageText(end.answer) : (end.outputText ?? null),
+    answer: end.answer ?? null,
     errorCode: end.errorCode ?? null,
   });
   gw.recording(

@@ -25,6 +25,7 @@ import { timeOrderedId } from "../core/ids.js";
 import { DEFAULT_JUDGE_RUBRIC, judgeMessages, judgeOrder, parseJudgeVerdict } from "../core/judge.js";
 import type { ChatMessage, ChatRequest, Usage } from "../core/openai-types.js";
 import { StreamAnswer } from "../core/stream-answer.js";
+import { compareToolCalls, toolCallsOf } from "../core/tool-calls.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { RequestLogWriter } from "../store/request-log.js";
 import { type ShadowRow, shadowValues } from "../store/shadow-results.js";
@@ -45,6 +46,8 @@ export interface PrimaryOutcome {
   status: number;
   latencyMs: number;
   text: string | null;
+  /** The answer's message, when it was complete, for comparing tool calls. */
+  answer: ChatMessage | null;
   errorCode: string | null;
 }
 
@@ -77,6 +80,7 @@ interface CandidateResult {
   status: number;
   latencyMs: number;
   text: string | null;
+  answer: ChatMessage | null;
   usage: Usage | undefined;
   errorCode: string | null;
   errorMessage: string | null;
@@ -247,6 +251,9 @@ export class ShadowRunner {
       candidate_input_tokens: input,
       candidate_output_tokens: output,
       candidate_cost_usd: costUsd(price, input, output),
+      ...(primary.status === 200 && candidate.status === 200
+        ? compareToolCalls(toolCallsOf(primary.answer), toolCallsOf(candidate.answer))
+        : {}),
       ...judged,
     };
     this.deps.log.pushShadow(shadowValues(row));
@@ -280,6 +287,7 @@ export class ShadowRunner {
         status: se.status,
         latencyMs: performance.now() - t0,
         text: null,
+        answer: null,
         usage: undefined,
         errorCode: se.code,
         errorMessage: se.message,
@@ -384,10 +392,16 @@ export class ShadowRunner {
   }
 }
 
-async function collect(started: Started): Promise<{ text: string; usage: Usage | undefined }> {
+async function collect(
+  started: Started,
+): Promise<{ text: string; answer: ChatMessage | null; usage: Usage | undefined }> {
   if (started.kind === "json") {
     const message = started.body.choices[0]?.message;
-    return { text: message ? messageText(message) : "", usage: started.body.usage ?? undefined };
+    return {
+      text: message ? messageText(message) : "",
+      answer: message ?? null,
+      usage: started.body.usage ?? undefined,
+    };
   }
   const answer = new StreamAnswer();
   let usage: Usage | undefined;
@@ -397,7 +411,8 @@ async function collect(started: Started): Promise<{ text: string; usage: Usage |
   };
   if (started.first) take(started.first);
   for await (const c of started.rest) take(c);
-  return { text: messageText(answer.message()), usage };
+  const message = answer.message();
+  return { text: messageText(message), answer: message, usage };
 }
 
 function renderConversation(messages: ChatMessage[]): string {

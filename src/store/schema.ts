@@ -211,6 +211,12 @@ export interface ShadowResultTable {
   rouge_l: number | null;
   /** chrF (n = 6, beta = 2), likewise. */
   chrf: number | null;
+  /** Tool calls each answer made (core/tool-calls.ts), null before they were compared. */
+  primary_tool_calls: number | null;
+  candidate_tool_calls: number | null;
+  /** 1 / 0 whether both called the same functions, and with equal arguments; null when neither called any. */
+  tool_names_match: number | null;
+  tool_args_match: number | null;
   judge_status: string | null;
   judge_model: string | null;
   judge_winner: string | null;

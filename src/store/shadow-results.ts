@@ -36,6 +36,10 @@ export const SHADOW_COLUMNS = [
   "candidate_cost_usd",
   "rouge_l",
   "chrf",
+  "primary_tool_calls",
+  "candidate_tool_calls",
+  "tool_names_match",
+  "tool_args_match",
   "judge_status",
   "judge_model",
   "judge_winner",
@@ -63,6 +67,10 @@ export interface ShadowSummary {
   candidate_length_mean: number | null;
   rouge_l_mean: number | null;
   chrf_mean: number | null;
+  /** Comparisons where either answer called a tool, and the share of those that agreed on names, and on arguments too. */
+  tool_call_comparisons: number;
+  tool_names_match_rate: number | null;
+  tool_args_match_rate: number | null;
   judged: number;
   judge: { primary: number; candidate: number; tie: number; unparsed: number; failed: number };
 }
@@ -87,6 +95,9 @@ export async function shadowSummary(db: Db, experiment: string, tenant: string):
       eb.fn.avg<number>("candidate_length").as("candidate_length"),
       eb.fn.avg<number>("rouge_l").as("rouge_l"),
       eb.fn.avg<number>("chrf").as("chrf"),
+      eb.fn.count<number>("tool_names_match").as("tool_compared"),
+      eb.fn.avg<number>("tool_names_match").as("tool_names"),
+      eb.fn.avg<number>("tool_args_match").as("tool_args"),
       sql<number>`sum(case when judge_status is not null and judge_status <> 'shed' then 1 else 0 end)`.as("judged"),
       sql<number>`sum(case when judge_winner = 'primary' then 1 else 0 end)`.as("j_primary"),
       sql<number>`sum(case when judge_winner = 'candidate' then 1 else 0 end)`.as("j_candidate"),
@@ -114,6 +125,9 @@ export async function shadowSummary(db: Db, experiment: string, tenant: string):
       candidate_length_mean: num(r.candidate_length),
       rouge_l_mean: num(r.rouge_l),
       chrf_mean: num(r.chrf),
+      tool_call_comparisons: Number(r.tool_compared),
+      tool_names_match_rate: num(r.tool_names),
+      tool_args_match_rate: num(r.tool_args),
       judged: Number(r.judged),
       judge: {
         primary: Number(r.j_primary),
