@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../src/store/keys.js";
 import { type FakeAnthropic, startFakeAnthropic } from "./fixtures/fake-anthropic.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
+import { chunk, toolCallCompletion, usageChunk } from "./fixtures/openai-answers.js";
 import { startGateway, type TestGateway } from "./helpers.js";
 
 let upstream: FakeOpenAI;
@@ -38,12 +39,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await gw.shutdown();
   await Promise.all([upstream.close(), claude.close()]);
-});
-
-const base = { id: "chatcmpl-s", object: "chat.completion.chunk", created: 1, model: "fake-model" };
-const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
-  ...base,
-  choices: [{ index: 0, delta: d, finish_reason: finish }],
 });
 
 describe("the Anthropic SDK through Switchyard to an OpenAI-compatible route", () => {
@@ -104,29 +99,7 @@ describe("the Anthropic SDK through Switchyard to an OpenAI-compatible route", (
     const tools: Anthropic.Tool[] = [
       { name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } },
     ];
-    upstream.script.push({
-      kind: "raw",
-      body: JSON.stringify({
-        id: "c",
-        object: "chat.completion",
-        created: 1,
-        model: "fake-model",
-        choices: [
-          {
-            index: 0,
-            message: {
-              role: "assistant",
-              content: null,
-              tool_calls: [
-                { id: "call_1", type: "function", function: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
-              ],
-            },
-            finish_reason: "tool_calls",
-          },
-        ],
-        usage: { prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 },
-      }),
-    });
+    upstream.script.push({ kind: "raw", body: toolCallCompletion("call_1", "get_weather", '{"city":"Oslo"}') });
     const whole = await client.messages.create({
       model: "assistant",
       max_tokens: 100,
@@ -139,15 +112,15 @@ describe("the Anthropic SDK through Switchyard to an OpenAI-compatible route", (
     upstream.script.push({
       kind: "sse",
       events: [
-        delta({ role: "assistant", content: "" }),
-        delta({ content: "Let me look." }),
-        delta({
+        chunk({ role: "assistant", content: "" }),
+        chunk({ content: "Let me look." }),
+        chunk({
           tool_calls: [{ index: 0, id: "call_2", type: "function", function: { name: "get_weather", arguments: "" } }],
         }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
-        delta({}, "tool_calls"),
-        { ...base, choices: [], usage: { prompt_tokens: 30, completion_tokens: 12, total_tokens: 42 } },
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
+        chunk({}, "tool_calls"),
+        usageChunk(30, 12),
       ],
     });
     const final = await client.messages

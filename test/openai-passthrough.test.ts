@@ -11,6 +11,7 @@ import OpenAI from "openai";
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
+import { chunk, usageChunk } from "./fixtures/openai-answers.js";
 import { startGateway, type TestGateway } from "./helpers.js";
 
 let upstream: FakeOpenAI;
@@ -117,22 +118,17 @@ describe("chat completions pass through to an OpenAI-compatible upstream", () =>
   });
 
   it("streams tool-call deltas through as they came, and the SDK assembles them", async () => {
-    const base = { id: "chatcmpl-s", object: "chat.completion.chunk", created: 1, model: "fake-model" };
-    const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
-      ...base,
-      choices: [{ index: 0, delta: d, logprobs: null, finish_reason: finish }],
-    });
     upstream.script.push({
       kind: "sse",
       events: [
-        delta({ role: "assistant", content: null }),
-        delta({
+        chunk({ role: "assistant", content: null }),
+        chunk({
           tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "get_weather", arguments: "" } }],
         }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }] }),
-        delta({}, "tool_calls"),
-        { ...base, choices: [], usage: { prompt_tokens: 40, completion_tokens: 9, total_tokens: 49 } },
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"ci' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: 'ty":"Oslo"}' } }] }),
+        chunk({}, "tool_calls"),
+        usageChunk(40, 9),
       ],
     });
     const stream = client.chat.completions.stream({

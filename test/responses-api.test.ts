@@ -10,6 +10,7 @@ import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKey } from "../src/store/keys.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
+import { chunk, toolCallCompletion, usageChunk } from "./fixtures/openai-answers.js";
 import { startGateway, type TestGateway } from "./helpers.js";
 
 let upstream: FakeOpenAI;
@@ -36,31 +37,6 @@ afterAll(async () => {
   await gw.shutdown();
   await upstream.close();
 });
-
-const chunkBase = { id: "chatcmpl-s", object: "chat.completion.chunk", created: 1, model: "fake-model" };
-const delta = (d: Record<string, unknown>, finish: string | null = null) => ({
-  ...chunkBase,
-  choices: [{ index: 0, delta: d, finish_reason: finish }],
-});
-const toolCompletion = (id: string, args: string) =>
-  JSON.stringify({
-    id: "c",
-    object: "chat.completion",
-    created: 1,
-    model: "fake-model",
-    choices: [
-      {
-        index: 0,
-        message: {
-          role: "assistant",
-          content: null,
-          tool_calls: [{ id, type: "function", function: { name: "get_weather", arguments: args } }],
-        },
-        finish_reason: "tool_calls",
-      },
-    ],
-    usage: { prompt_tokens: 20, completion_tokens: 7, total_tokens: 27 },
-  });
 
 describe("the openai SDK's responses through Switchyard", () => {
   it("creates a response from a chat answer, logged with endpoint responses", async () => {
@@ -138,7 +114,7 @@ describe("the openai SDK's responses through Switchyard", () => {
   });
 
   it("answers tool calls as function_call items and takes their outputs back", async () => {
-    upstream.script.push({ kind: "raw", body: toolCompletion("call_1", '{"city":"Oslo"}') });
+    upstream.script.push({ kind: "raw", body: toolCallCompletion("call_1", "get_weather", '{"city":"Oslo"}') });
     const tools: OpenAI.Responses.Tool[] = [
       {
         type: "function",
@@ -188,14 +164,14 @@ describe("the openai SDK's responses through Switchyard", () => {
     upstream.script.push({
       kind: "sse",
       events: [
-        delta({ role: "assistant", content: null }),
-        delta({
+        chunk({ role: "assistant", content: null }),
+        chunk({
           tool_calls: [{ index: 0, id: "call_9", type: "function", function: { name: "get_weather", arguments: "" } }],
         }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
-        delta({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
-        delta({}, "tool_calls"),
-        { ...chunkBase, choices: [], usage: { prompt_tokens: 20, completion_tokens: 9, total_tokens: 29 } },
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Rome"}' } }] }),
+        chunk({}, "tool_calls"),
+        usageChunk(20, 9),
       ],
     });
     const final = await client.responses
@@ -280,7 +256,7 @@ describe("the Vercel AI SDK's default OpenAI provider through Switchyard", () =>
   });
 
   it("receives a tool call", async () => {
-    upstream.script.push({ kind: "raw", body: toolCompletion("call_ai", '{"city":"Paris"}') });
+    upstream.script.push({ kind: "raw", body: toolCallCompletion("call_ai", "get_weather", '{"city":"Paris"}') });
     const result = await generateText({
       model: provider()("chat"),
       prompt: "Weather in Paris?",

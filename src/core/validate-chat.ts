@@ -17,18 +17,23 @@ export function typeName(v: unknown): string {
   return typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
+/** `model` names the route: a non-empty string. */
+export function checkModel(model: unknown): BodyProblem | undefined {
+  if (typeof model === "string" && model !== "") return undefined;
+  return {
+    path: "model",
+    problem: model === undefined ? "is required" : `expected a non-empty string, got ${typeName(model)}`,
+  };
+}
+
 /** Returns the first problem found, or undefined when the body is a usable chat request. */
 export function checkChatRequest(body: unknown): BodyProblem | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return { path: "(body)", problem: `expected a JSON object, got ${typeName(body)}` };
   }
   const b = body as Record<string, unknown>;
-  if (typeof b.model !== "string" || b.model === "") {
-    return {
-      path: "model",
-      problem: b.model === undefined ? "is required" : `expected a non-empty string, got ${typeName(b.model)}`,
-    };
-  }
+  const modelProblem = checkModel(b.model);
+  if (modelProblem) return modelProblem;
   if (!Array.isArray(b.messages)) {
     return {
       path: "messages",

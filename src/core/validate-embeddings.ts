@@ -3,7 +3,7 @@
  * a message that names the field; fields it does not know pass through to the
  * backend untouched, as for chat.
  */
-import { type BodyProblem, typeName } from "./validate-chat.js";
+import { type BodyProblem, checkModel, typeName } from "./validate-chat.js";
 
 /** OpenAI's limit on inputs per call; a larger batch would fail upstream after routing. */
 export const MAX_EMBEDDING_INPUTS = 2048;
@@ -16,12 +16,8 @@ export function checkEmbeddingsRequest(body: unknown): BodyProblem | undefined {
     return { path: "(body)", problem: `expected a JSON object, got ${typeName(body)}` };
   }
   const b = body as Record<string, unknown>;
-  if (typeof b.model !== "string" || b.model === "") {
-    return {
-      path: "model",
-      problem: b.model === undefined ? "is required" : `expected a non-empty string, got ${typeName(b.model)}`,
-    };
-  }
+  const modelProblem = checkModel(b.model);
+  if (modelProblem) return modelProblem;
   const inputProblem = checkInput(b.input);
   if (inputProblem) return inputProblem;
   if (b.encoding_format !== undefined && b.encoding_format !== "float" && b.encoding_format !== "base64") {

@@ -36,31 +36,35 @@ export class OpenAIBackend implements Backend {
   async chat(body: ChatRequest, ctx: BackendCallContext): Promise<ChatResult> {
     const res = await this.#http.postJson("/chat/completions", JSON.stringify(body), this.#headers, ctx.signal);
     if (body.stream) return { kind: "stream", events: this.#chunks(res, ctx.signal) };
-    let raw: string;
-    try {
-      raw = await res.body.text();
-    } catch (e) {
-      throw this.#http.transportError(e, ctx.signal);
-    }
-    const parsed = parseJson(raw);
-    if (!isChatCompletion(parsed)) {
-      throw errors.upstreamProtocol({}, this.name, "the answer is not a chat.completion object");
-    }
-    return { kind: "json", body: parsed, raw };
+    const { body: completion, raw } = await this.#readJson(
+      res,
+      ctx.signal,
+      isChatCompletion,
+      "a chat.completion object",
+    );
+    return { kind: "json", body: completion, raw };
   }
 
   async embeddings(body: EmbeddingsRequest, ctx: BackendCallContext): Promise<EmbeddingsResult> {
     const res = await this.#http.postJson("/embeddings", JSON.stringify(body), this.#headers, ctx.signal);
+    return this.#readJson(res, ctx.signal, isEmbeddingsResponse, "an embeddings list");
+  }
+
+  /** The whole answer, checked to be `what`, with its own text to forward as it came. */
+  async #readJson<T>(
+    res: Dispatcher.ResponseData,
+    signal: AbortSignal,
+    isWhat: (v: unknown) => v is T,
+    what: string,
+  ): Promise<{ body: T; raw: string }> {
     let raw: string;
     try {
       raw = await res.body.text();
     } catch (e) {
-      throw this.#http.transportError(e, ctx.signal);
+      throw this.#http.transportError(e, signal);
     }
     const parsed = parseJson(raw);
-    if (!isEmbeddingsResponse(parsed)) {
-      throw errors.upstreamProtocol({}, this.name, "the answer is not an embeddings list");
-    }
+    if (!isWhat(parsed)) throw errors.upstreamProtocol({}, this.name, `the answer is not ${what}`);
     return { body: parsed, raw };
   }
 

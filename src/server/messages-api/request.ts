@@ -11,6 +11,7 @@ import { isObject } from "../../core/openai-shape.js";
 import type { ChatContentPart, ChatMessage, ChatRequest } from "../../core/openai-types.js";
 import { typeName } from "../../core/validate-chat.js";
 import { errors } from "../../errors.js";
+import { chatTools } from "../inbound-tools.js";
 
 const API = "Anthropic Messages API";
 
@@ -196,25 +197,20 @@ function toolMessage(b: Record<string, unknown>, at: string): ChatMessage {
 
 function translateTools(tools: unknown, choice: unknown): Partial<ChatRequest> {
   const out: Partial<ChatRequest> = {};
-  if (tools != null) {
-    if (!Array.isArray(tools)) throw errors.invalidBody("tools", "expected an array");
-    if (tools.length > 0) {
-      out.tools = tools.map((t, i) => {
-        const at = `tools[${i}]`;
-        if (!isObject(t)) throw errors.invalidBody(at, "expected an object");
-        // Server tools (web search, code execution, bash...) run at Anthropic; a route may serve any backend.
-        if (t.type != null && t.type !== "custom")
-          throw unsupported(`'${String(t.type)}' tools (${at}.type; translated: custom tools)`);
-        if (typeof t.name !== "string" || t.name === "")
-          throw errors.invalidBody(`${at}.name`, "expected a non-empty string");
-        if (!isObject(t.input_schema)) throw errors.invalidBody(`${at}.input_schema`, "expected a JSON schema object");
-        const fn: Record<string, unknown> = { name: t.name, parameters: t.input_schema };
-        if (typeof t.description === "string") fn.description = t.description;
-        if (t.strict === true) fn.strict = true;
-        return { type: "function", function: fn };
-      });
+  const translated = chatTools(tools, (t, at) => {
+    // Server tools (web search, code execution, bash...) run at Anthropic; a route may serve any backend.
+    if (t.type != null && t.type !== "custom") {
+      throw unsupported(`'${String(t.type)}' tools (${at}.type; translated: custom tools)`);
     }
-  }
+    if (!isObject(t.input_schema)) throw errors.invalidBody(`${at}.input_schema`, "expected a JSON schema object");
+    return {
+      name: t.name,
+      description: t.description,
+      parameters: t.input_schema,
+      strict: t.strict === true ? true : undefined,
+    };
+  });
+  if (translated) out.tools = translated;
   if (choice == null) return out;
   if (!isObject(choice)) throw errors.invalidBody("tool_choice", "expected an object");
   switch (choice.type) {

@@ -12,6 +12,7 @@ import type { ChatContentPart, ChatMessage, ChatRequest } from "../../core/opena
 import { typeName } from "../../core/validate-chat.js";
 import { errors } from "../../errors.js";
 import type { StoredResponse } from "../../store/responses.js";
+import { chatTools } from "../inbound-tools.js";
 import { responseIdOfItem } from "./ids.js";
 
 const API = "OpenAI Responses API";
@@ -248,25 +249,12 @@ async function referencedItem(
 
 function translateTools(tools: unknown, choice: unknown): Partial<ChatRequest> {
   const out: Partial<ChatRequest> = {};
-  if (tools != null) {
-    if (!Array.isArray(tools)) throw errors.invalidBody("tools", "expected an array");
-    if (tools.length > 0) {
-      out.tools = tools.map((t, i) => {
-        const at = `tools[${i}]`;
-        if (!isObject(t)) throw errors.invalidBody(at, "expected an object");
-        // Built-in tools (web search, file search, computer use...) run at OpenAI; a route may serve any backend.
-        if (t.type !== "function")
-          throw unsupported(`'${String(t.type)}' tools (${at}.type; translated: function tools)`);
-        if (typeof t.name !== "string" || t.name === "")
-          throw errors.invalidBody(`${at}.name`, "expected a non-empty string");
-        const fn: Record<string, unknown> = { name: t.name };
-        if (typeof t.description === "string") fn.description = t.description;
-        if (t.parameters != null) fn.parameters = t.parameters;
-        if (typeof t.strict === "boolean") fn.strict = t.strict;
-        return { type: "function", function: fn };
-      });
-    }
-  }
+  const translated = chatTools(tools, (t, at) => {
+    // Built-in tools (web search, file search, computer use...) run at OpenAI; a route may serve any backend.
+    if (t.type !== "function") throw unsupported(`'${String(t.type)}' tools (${at}.type; translated: function tools)`);
+    return { name: t.name, description: t.description, parameters: t.parameters, strict: t.strict };
+  });
+  if (translated) out.tools = translated;
   if (choice == null) return out;
   if (choice === "auto" || choice === "none" || choice === "required") out.tool_choice = choice;
   else if (isObject(choice) && choice.type === "function" && typeof choice.name === "string") {
