@@ -91,6 +91,11 @@ export const errors = {
     (path: string, problem: string) => `Invalid request body at '${path}': ${problem}`,
     (path: string) => path,
   ),
+  invalidHeader: define(
+    bad("SY_ERR_REQUEST_INVALID_HEADER"),
+    (header: string, problem: string) => `Invalid header '${header}': ${problem}`,
+    (header: string) => header,
+  ),
   unsupportedMediaType: define(
     { code: "SY_ERR_REQUEST_MEDIA_TYPE", status: 415, type: "invalid_request_error" },
     (got: string) => `Content-Type must be application/json (got '${got}')`,

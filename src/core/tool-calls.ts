@@ -5,6 +5,7 @@
  * the formatting of the arguments' JSON (key order, spaces).
  */
 import type { ChatMessage } from "./openai-types.js";
+import { stableJson } from "./stable-json.js";
 
 export interface ToolCallComparison {
   primary_tool_calls: number;
@@ -34,18 +35,10 @@ export function toolCallsOf(message: ChatMessage | null | undefined): Call[] {
 export function canonicalJson(text: unknown): string {
   if (typeof text !== "string") return JSON.stringify(text ?? null);
   try {
-    return JSON.stringify(sortKeys(JSON.parse(text)));
+    return stableJson(JSON.parse(text));
   } catch {
     return text;
   }
-}
-
-function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
-  if (typeof v !== "object" || v === null) return v;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
-  return out;
 }
 
 const sameMultiset = (a: string[], b: string[]) => {

@@ -1,15 +1,19 @@
 /**
  * The answer path every inbound chat API shares once its request is an OpenAI
- * chat request on a resolved route: shadow, the fallback chain, the answer
- * (JSON, or SSE written chunk by chunk as it arrives, in the client's dialect),
- * and one row to the request log, built after the answer has gone out.
+ * chat request on a resolved route: the response cache, shadow, the fallback
+ * chain, the answer (JSON, or SSE written chunk by chunk as it arrives, in the
+ * client's dialect), and one row to the request log, built after the answer
+ * has gone out.
  */
 import type { FastifyReply } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
+import type { Started } from "../backends/resilient.js";
 import type { StreamChunk } from "../backends/types.js";
-import type { ChatRequest, Usage } from "../core/openai-types.js";
+import { chunksOf, completionOf } from "../core/cached-answer.js";
+import type { ChatCompletion, ChatRequest, Usage } from "../core/openai-types.js";
 import { StreamAnswer } from "../core/stream-answer.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { cacheUse } from "./cache-use.js";
 import { ClientStream } from "./client-stream.js";
 import type { ClientDialect } from "./dialect.js";
 import type { Gateway } from "./gateway.js";
@@ -34,18 +38,25 @@ export async function answerChat(
   dialect: ClientDialect,
 ): Promise<FastifyReply> {
   const { requestId, createdAt, principal, body, resolved } = call;
+  const cache = cacheUse(gw, reply.request, call);
+  if (cache.state !== "off") {
+    reply.header("x-switchyard-cache", cache.state);
+    gw.metrics.cacheLookups.inc({ route: resolved.name, result: cache.state });
+  }
   const flight = gw.track();
-  const shadow = resolved.experiment
-    ? gw.shadow.begin({
-        requestId,
-        tenant: principal.tenant,
-        createdAt,
-        experiment: resolved.experiment,
-        served: resolved.variant.name,
-        variants: resolved.route.variants,
-        body,
-      })
-    : undefined;
+  // A cached answer calls no upstream: there is no primary call for a shadow to compare with.
+  const shadow =
+    resolved.experiment && !cache.hit
+      ? gw.shadow.begin({
+          requestId,
+          tenant: principal.tenant,
+          createdAt,
+          experiment: resolved.experiment,
+          served: resolved.variant.name,
+          variants: resolved.route.variants,
+          body,
+        })
+      : undefined;
   const outcome: CallOutcome = {
     ...call,
     session: call.session as string,
@@ -59,6 +70,7 @@ export async function answerChat(
   };
   reply.raw.once("close", onClientGone);
   try {
+    if (cache.hit) return await answerFromCache(gw, reply, call, outcome, cache.hit, dialect);
     let chain: ChainResult;
     try {
       chain = await runChain(resolved.targets, body, requestId, flight.cancel);
@@ -91,6 +103,9 @@ export async function answerChat(
       void reply.type("application/json").send(text);
       const message = completion.choices[0]?.message;
       if (message) dialect.done?.(message);
+      if (cache.key && completion.choices[0]?.finish_reason) {
+        gw.cache.set(cache.key, completion, raw?.length ?? text.length, cache.ttlMs);
+      }
       recordCall(gw, outcome, {
         status: 200,
         chain,
@@ -101,7 +116,17 @@ export async function answerChat(
       });
       return reply;
     }
-    await streamToClient(gw, reply, call.headers, outcome, chain, dialect);
+    const streamed = await streamToClient(
+      gw,
+      reply,
+      call.headers,
+      outcome,
+      chain.started,
+      chain.target.backend.name,
+      dialect,
+      chain,
+    );
+    if (cache.key && streamed) gw.cache.set(cache.key, streamed, JSON.stringify(streamed).length, cache.ttlMs);
     return reply;
   } finally {
     reply.raw.off("close", onClientGone);
@@ -121,20 +146,28 @@ function toSwitchyardError(gw: Gateway, e: unknown, requestId: string): Switchya
   return errors.internal(requestId);
 }
 
+/**
+ * Writes a stream to the client in the dialect and logs it. `chain` is the
+ * upstream call that produced it (absent when a cached answer is replayed).
+ * Resolves with the completion the stream amounted to when it ended complete.
+ */
 async function streamToClient(
   gw: Gateway,
   reply: FastifyReply,
   headers: Record<string, string>,
   outcome: CallOutcome,
-  chain: ChainResult,
+  started: Started,
+  backendName: string,
   dialect: ClientDialect,
-): Promise<void> {
-  if (chain.started.kind !== "stream") return;
-  const started = chain.started;
+  chain: ChainResult | undefined,
+): Promise<ChatCompletion | undefined> {
+  if (started.kind !== "stream") return undefined;
   reply.hijack();
+  const cacheState = reply.getHeader("x-switchyard-cache");
   reply.raw.writeHead(200, {
     ...headers,
-    "x-switchyard-backend": chain.target.backend.name,
+    ...(typeof cacheState === "string" ? { "x-switchyard-cache": cacheState } : {}),
+    "x-switchyard-backend": backendName,
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
@@ -149,8 +182,10 @@ async function streamToClient(
   let complete = false;
   let failure: SwitchyardError | undefined;
 
+  let head: { id: string; model: string; created: number } | undefined;
   const forward = (item: StreamChunk): Promise<void> | undefined => {
     const { chunk } = item;
+    head ??= { id: chunk.id, model: chunk.model, created: chunk.created };
     if (chunk.usage) usage = chunk.usage;
     const choice = chunk.choices[0];
     let carriesOutput = false;
@@ -185,7 +220,7 @@ async function streamToClient(
       failure =
         reason && KEPT_MID_STREAM.has(reason.code)
           ? reason
-          : errors.upstreamStreamBroken({ cause: e }, chain.target.backend.name, reason?.message ?? String(e));
+          : errors.upstreamStreamBroken({ cause: e }, backendName, reason?.message ?? String(e));
       await client.write(encoder.fail(failure));
     }
   } finally {
@@ -205,5 +240,41 @@ async function streamToClient(
     ttftMs: ttft,
     errorCode: failure?.code ?? (gone ? errors.clientClosed.code : undefined),
     errorMessage: failure?.message ?? (gone ? errors.clientClosed("mid-stream").message : undefined),
+    cacheHit: chain === undefined,
   });
+  return message && head && finishReason ? completionOf(head, message, finishReason, usage) : undefined;
+}
+
+/** Answers from the cache, whole or replayed as a stream, in the client's dialect; logged as a hit. */
+async function answerFromCache(
+  gw: Gateway,
+  reply: FastifyReply,
+  call: RoutedCall<ChatRequest>,
+  outcome: CallOutcome,
+  completion: ChatCompletion,
+  dialect: ClientDialect,
+): Promise<FastifyReply> {
+  const backend = call.resolved.variant.backend;
+  if (call.body.stream) {
+    const items = chunksOf(completion).map((chunk) => ({ chunk, text: JSON.stringify(chunk) }));
+    const rest = (async function* () {
+      yield* items.slice(1);
+    })();
+    const started: Started = { kind: "stream", first: items[0], rest, finish: () => {} };
+    await streamToClient(gw, reply, call.headers, outcome, started, backend, dialect, undefined);
+    return reply;
+  }
+  const text = dialect.json(completion, undefined, backend);
+  reply.header("x-switchyard-backend", backend);
+  void reply.type("application/json").send(text);
+  const message = completion.choices[0]?.message;
+  if (message) dialect.done?.(message);
+  recordCall(gw, outcome, {
+    status: 200,
+    usage: completion.usage ?? undefined,
+    finishReason: completion.choices[0]?.finish_reason ?? null,
+    answer: message,
+    cacheHit: true,
+  });
+  return reply;
 }

@@ -18,6 +18,7 @@ import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { MemoryResponseCache } from "./response-cache.js";
 import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
@@ -28,6 +29,7 @@ export class Gateway {
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
+  readonly cache: MemoryResponseCache;
   readonly scheduler: ExperimentScheduler;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
@@ -48,11 +50,14 @@ export class Gateway {
       shadowActive: () => this.shadow.active,
       shadowQueued: () => this.shadow.queued,
       shadowResultsDropped: () => this.log.shadowsDropped,
+      cacheEntries: () => this.cache.size,
+      cacheBytes: () => this.cache.bytes,
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
+    this.cache = new MemoryResponseCache(config.cache);
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {

@@ -19,6 +19,7 @@ export interface GatewayMetrics {
   shadowActive: Gauge;
   shadowQueued: Gauge;
   shadowResultsDropped: Gauge;
+  cacheLookups: Counter<"route" | "result">;
 }
 
 export const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -31,6 +32,8 @@ export interface ScrapeSources {
   shadowActive(): number;
   shadowQueued(): number;
   shadowResultsDropped(): number;
+  cacheEntries(): number;
+  cacheBytes(): number;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -137,6 +140,28 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
         this.set(sources.shadowResultsDropped());
       },
     }),
+    cacheLookups: new Counter({
+      name: "switchyard_cache_lookups_total",
+      help: "Response cache use on routes that have it: hit, miss, refresh, bypass (header) or sampled (not cacheable)",
+      labelNames: ["route", "result"],
+      registers: [registry],
+    }),
   };
+  new Gauge({
+    name: "switchyard_cache_entries",
+    help: "Answers held by this process's response cache",
+    registers: [registry],
+    collect() {
+      this.set(sources.cacheEntries());
+    },
+  });
+  new Gauge({
+    name: "switchyard_cache_bytes",
+    help: "Size of those answers as JSON text",
+    registers: [registry],
+    collect() {
+      this.set(sources.cacheBytes());
+    },
+  });
   return m;
 }

@@ -66,12 +66,14 @@ export interface CallEnd {
   attempts?: number;
   /** The complete answer (first choice), stored with the conversation; absent when there was none. */
   answer?: ChatMessage | undefined;
+  /** Answered from the response cache: no upstream was called, nothing was spent. */
+  cacheHit?: boolean;
 }
 
 /** What `pushLogRow` reads of how a call ended. */
 export type LogRowEnd = Pick<
   CallEnd,
-  "status" | "finishReason" | "ttftMs" | "errorCode" | "errorMessage" | "failures" | "attempts"
+  "status" | "finishReason" | "ttftMs" | "errorCode" | "errorMessage" | "failures" | "attempts" | "cacheHit"
 > & { chain?: ChainResult<unknown> | undefined };
 
 export function recordCall(gw: Gateway, o: CallOutcome, end: CallEnd): void {
@@ -176,7 +178,7 @@ export function pushLogRow(
       input_tokens: input,
       output_tokens: output,
       tokens_estimated: estimated,
-      cost_usd: costUsd(price, input, output),
+      cost_usd: end.cacheHit ? 0 : costUsd(price, input, output),
       latency_ms: latencyMs,
       ttft_ms: end.ttftMs ?? null,
       served_by: chain?.servedBy ?? null,
@@ -186,6 +188,7 @@ export function pushLogRow(
       unit_kind: experiment ? o.unit.kind : null,
       assigned_by: o.resolved.assignedBy,
       endpoint: o.endpoint ?? "chat",
+      cache_hit: end.cacheHit ? 1 : 0,
     },
     turn,
     exposure,

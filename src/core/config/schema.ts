@@ -104,8 +104,25 @@ const target = {
 const variant = z.strictObject({ name: name("a variant name"), ...target });
 const fallback = z.strictObject(target);
 
+/**
+ * A route's response cache: exact matches of the normalised request are answered
+ * from memory. `true` takes the defaults; requests that sample (temperature
+ * above 0, which is OpenAI's default of 1 when absent) are cached only with
+ * `sampling: true`, since a sampled answer is one of many.
+ */
+const routeCache = z.union([
+  z.boolean().transform((enabled) => ({ enabled, sampling: false, ttlMs: undefined as number | undefined })),
+  z.strictObject({
+    enabled: z.boolean().default(true),
+    sampling: z.boolean().default(false),
+    /** Overrides cache.ttlMs for this route. */
+    ttlMs: z.number().int().positive().optional(),
+  }),
+]);
+
 const route = z.strictObject({
   description: z.string().optional(),
+  cache: routeCache.default({ enabled: false, sampling: false, ttlMs: undefined }),
   /** The first variant serves unless a request names another (header x-switchyard-variant). */
   variants: z.array(variant).min(1),
   /** Tried in order when the variant fails before the client received a byte. */
@@ -282,6 +299,15 @@ export const configSchema = z
     routes: z.record(name("a route name"), route).default({}),
     tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
     experiments: z.record(name("an experiment name"), experimentSchema).default({}),
+    /** The response cache shared by the routes that turn it on (`routes.<name>.cache`). */
+    cache: z
+      .strictObject({
+        ttlMs: ms(3_600_000),
+        /** Bounds of the in-memory store: past either, the least recently used answers go. */
+        maxEntries: z.number().int().positive().default(10_000),
+        maxBytes: byteSize.default(64 * 1024 * 1024),
+      })
+      .prefault({}),
     /** Limits on shadow work across all experiments: it is shed, never queued without bound. */
     shadow: z
       .strictObject({

@@ -1,0 +1,63 @@
+/**
+ * The response cache of one process: answers by cache key, least recently used
+ * first out past `maxEntries` or `maxBytes`, each kept until its TTL. Reads and
+ * writes are a Map operation on the request path, no I/O.
+ */
+import type { ChatCompletion } from "../core/openai-types.js";
+
+interface Entry {
+  completion: ChatCompletion;
+  bytes: number;
+  expiresAt: number;
+}
+
+export interface CacheBounds {
+  maxEntries: number;
+  maxBytes: number;
+}
+
+export class MemoryResponseCache {
+  /** A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used. */
+  readonly #entries = new Map<string, Entry>();
+  #bytes = 0;
+
+  constructor(private readonly bounds: CacheBounds) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  get(key: string, now = Date.now()): ChatCompletion | undefined {
+    const e = this.#entries.get(key);
+    if (!e) return undefined;
+    this.#entries.delete(key);
+    if (e.expiresAt <= now) {
+      this.#bytes -= e.bytes;
+      return undefined;
+    }
+    this.#entries.set(key, e);
+    return e.completion;
+  }
+
+  /** `bytes`: the answer's size as JSON text, what memory is bounded by. */
+  set(key: string, completion: ChatCompletion, bytes: number, ttlMs: number, now = Date.now()): void {
+    // One answer larger than the whole budget would only evict everything else.
+    if (bytes > this.bounds.maxBytes) return;
+    const old = this.#entries.get(key);
+    if (old) {
+      this.#entries.delete(key);
+      this.#bytes -= old.bytes;
+    }
+    this.#entries.set(key, { completion, bytes, expiresAt: now + ttlMs });
+    this.#bytes += bytes;
+    for (const [k, e] of this.#entries) {
+      if (this.#entries.size <= this.bounds.maxEntries && this.#bytes <= this.bounds.maxBytes) break;
+      this.#entries.delete(k);
+      this.#bytes -= e.bytes;
+    }
+  }
+}
