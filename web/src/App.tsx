@@ -1,0 +1,122 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useCallback, useEffect, useState } from "react";
+import type { Me } from "./api";
+import { AuthProvider, checkKey, forget, storedKey, useAuth } from "./auth";
+import { useChatState } from "./chat-state";
+import { navigate, parse, usePath } from "./router";
+import { ErrorNote, Link, Loading } from "./ui";
+import { Arena } from "./views/Arena";
+import { Backends } from "./views/Backends";
+import { Chat } from "./views/Chat";
+import { History } from "./views/History";
+import { SignIn } from "./views/SignIn";
+
+type Session = { key: string; me: Me } | null;
+
+export function App() {
+  const [session, setSession] = useState<Session | undefined>(undefined);
+  const [restoreError, setRestoreError] = useState<unknown>(null);
+  const queryClient = useQueryClient();
+
+  // A key kept from an earlier visit is checked again: it may have been revoked since.
+  useEffect(() => {
+    const key = storedKey();
+    if (!key) return setSession(null);
+    checkKey(key)
+      .then((me) => setSession({ key, me }))
+      .catch((e) => {
+        forget();
+        setRestoreError(e);
+        setSession(null);
+      });
+  }, []);
+
+  const onSignOut = useCallback(() => {
+    queryClient.clear();
+    setSession(null);
+    navigate("/");
+  }, [queryClient]);
+
+  if (session === undefined) return <Loading what="Switchyard" />;
+  if (session === null) {
+    return (
+      <SignIn
+        notice={restoreError ? <ErrorNote error={restoreError} what="Signed out" /> : null}
+        onSignedIn={(key, me) => {
+          setRestoreError(null);
+          setSession({ key, me });
+        }}
+      />
+    );
+  }
+  return (
+    <AuthProvider value={session} onSignOut={onSignOut}>
+      <Shell />
+    </AuthProvider>
+  );
+}
+
+function Shell() {
+  const { me, signOut } = useAuth();
+  const route = parse(usePath());
+  const chat = useChatState();
+  const [reveal, setReveal] = useState(false);
+  const admin = me.role === "admin";
+
+  return (
+    <div className="shell">
+      <header className="top">
+        <span className="brand">Switchyard</span>
+        <nav aria-label="Views">
+          <Link to="/chat" current={route.view === "chat"}>
+            Chat
+          </Link>
+          <Link to="/history" current={route.view === "history"}>
+            History
+          </Link>
+          <Link to="/arena" current={route.view === "arena"}>
+            Arena
+          </Link>
+          {admin && (
+            <Link to="/admin/backends" current={route.view === "backends"}>
+              Backends
+            </Link>
+          )}
+        </nav>
+        <div className="who">
+          {admin && (
+            <label className="reveal" title="Show which variant and backend answered (hidden from users)">
+              <input type="checkbox" checked={reveal} onChange={(e) => setReveal(e.target.checked)} /> Reveal variants
+            </label>
+          )}
+          <span className="badge" title={`tenant ${me.tenant}`}>
+            {me.tenant} · {me.role}
+          </span>
+          <button type="button" className="ghost" onClick={signOut}>
+            Sign out
+          </button>
+        </div>
+      </header>
+      <main>
+        {route.view === "chat" && <Chat chat={chat} reveal={admin && reveal} />}
+        {route.view === "history" && (
+          <History
+            id={route.id}
+            onContinue={(c) => {
+              chat.load(c);
+              navigate("/chat");
+            }}
+          />
+        )}
+        {route.view === "arena" && <Arena />}
+        {route.view === "backends" &&
+          (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
+        {route.view === "not-found" && (
+          <p role="alert">
+            Nothing at {route.path}. <Link to="/chat">Go to the chat</Link>.
+          </p>
+        )}
+      </main>
+    </div>
+  );
+}
