@@ -11,9 +11,11 @@ import { registerDatasets } from "./datasets.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
+import { registerMe } from "./me.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
 import { registerReports } from "./reports.js";
+import { registerWebUi } from "./web-ui.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -71,6 +73,8 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerModels(app, gw);
   registerReports(app, gw);
   registerOps(app, gw);
+  registerMe(app, gw);
+  registerWebUi(app, gw.logger);
   return app;
 }
 
