@@ -1,0 +1,285 @@
+/**
+ * The web UI in a real browser (Debian's chromium through playwright-core)
+ * against a real gateway on loopback, real SQLite and fake upstreams (test
+ * fixtures) that stream their answers word by word with a pause, so the
+ * answer is seen arriving. What the test checks is what the user sees, and
+ * then, through the API, that what they did was stored.
+ *
+ * Screenshots of the main views go to a temporary folder, or to
+ * $SWITCHYARD_SCREENSHOTS (the README's are made with
+ * SWITCHYARD_SCREENSHOTS=docs/screenshots npx vitest run test/web-ui.browser.test.ts).
+ */
+import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { BrowserContext, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKey } from "../src/store/keys.js";
+import { launchBrowser } from "./browser.js";
+import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
+import { startGateway, type TestGateway } from "./helpers.js";
+
+const SHOTS = process.env.SWITCHYARD_SCREENSHOTS
+  ? resolve(process.env.SWITCHYARD_SCREENSHOTS)
+  : mkdtempSync(join(tmpdir(), "switchyard-shots-"));
+mkdirSync(SHOTS, { recursive: true });
+
+// Markdown with a code block, and HTML a model could be talked into writing: it must not run.
+const ANSWER =
+  "To start it, run **npm start** in the project folder.\n\n```js\nconst server = await start({ port: 8400 });\n```\n\n" +
+  'Then open the page. <img src="x" onerror="window.__pwned = true">';
+const SECOND_ANSWER = "The second model says: use `npm test` to check it.";
+
+let one: FakeOpenAI;
+let two: FakeOpenAI;
+let gw: TestGateway;
+let appKey: string;
+let adminKey: string;
+let context: BrowserContext;
+let page: Page;
+
+beforeAll(async () => {
+  [one, two] = await Promise.all([startFakeOpenAI(), startFakeOpenAI()]);
+  one.fallback = { kind: "ok", content: ANSWER, chunkDelayMs: 60 };
+  two.fallback = { kind: "ok", content: SECOND_ANSWER, chunkDelayMs: 60 };
+  gw = await startGateway({
+    auth: { required: true },
+    backends: {
+      first: { type: "openai", baseUrl: one.url },
+      second: { type: "openai", baseUrl: two.url },
+    },
+    routes: {
+      assistant: {
+        variants: [
+          { name: "house-model", backend: "first", model: "fake-model" },
+          { name: "challenger", backend: "second", model: "fake-large" },
+        ],
+      },
+    },
+    tenants: { acme: { routes: "*" } },
+  });
+  appKey = (await createKey(gw.gateway.db, { tenant: "acme", role: "app", name: "browser-test" })).key;
+  adminKey = (await createKey(gw.gateway.db, { tenant: "acme", role: "admin" })).key;
+  await gw.gateway.keys.refresh();
+  context = await launchBrowser();
+  page = await context.newPage();
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  await gw?.shutdown();
+  await Promise.all([one?.close(), two?.close()]);
+});
+
+async function api<T>(path: string, key = appKey): Promise<T> {
+  const res = await fetch(`${gw.url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${await res.text()}`);
+  return (res.headers.get("content-type")?.startsWith("application/json") ? res.json() : res.text()) as Promise<T>;
+}
+
+async function signIn(key: string): Promise<void> {
+  await page.goto(gw.url);
+  // By keyboard only: the key field, then Enter submits.
+  await page.getByLabel("Switchyard key").focus();
+  await page.keyboard.type(key);
+  await page.keyboard.press("Enter");
+  await page.getByRole("button", { name: "Sign out" }).waitFor();
+}
+
+const lastAnswer = () => page.locator("li.turn.assistant").last();
+
+describe("the web UI in a browser", () => {
+  it("refuses a wrong key with a clear message, then signs in with a right one", async () => {
+    await page.goto(gw.url);
+    await page.getByLabel("Switchyard key").fill("sy-this-key-does-not-exist");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await expect.poll(() => page.getByRole("alert").textContent()).toContain("Switchyard did not accept this key");
+    await page.screenshot({ path: join(SHOTS, "sign-in.png") });
+
+    await signIn(appKey);
+    expect(await page.locator(".badge").textContent()).toBe("acme · app");
+    // An app key sees neither admin views nor the variant switch.
+    expect(await page.getByRole("link", { name: "Backends" }).count()).toBe(0);
+    expect(await page.getByLabel("Reveal variants").count()).toBe(0);
+  });
+
+  it("streams the answer in, as sanitised Markdown with a highlighted code block", async () => {
+    await expect.poll(() => page.getByLabel("Route").inputValue()).toBe("assistant");
+    await page.getByRole("textbox", { name: "Message" }).fill("How do I start Switchyard?");
+    await page.getByRole("textbox", { name: "Message" }).press("Enter");
+
+    // Part of the answer is on screen while the rest is still coming.
+    await page.waitForFunction(() => {
+      const turn = document.querySelector('li.turn.assistant[aria-busy="true"]');
+      const text = turn?.querySelector(".md")?.textContent ?? "";
+      return text.includes("To start it") && !text.includes("Then open the page");
+    });
+    expect(await page.getByRole("button", { name: "Stop" }).isVisible()).toBe(true);
+
+    await lastAnswer().getByRole("button", { name: "Thumbs down" }).waitFor();
+    const answer = lastAnswer();
+    expect(await answer.locator(".md strong").textContent()).toBe("npm start");
+    // The code block is highlighted: its keywords are marked up as such.
+    expect(await answer.locator("pre code.language-js .hljs-keyword").allTextContents()).toEqual(["const", "await"]);
+    expect(await answer.locator(".md").textContent()).toContain("Then open the page.");
+    expect(await answer.locator("img[onerror]").count()).toBe(0);
+    expect(await page.evaluate(() => (window as { __pwned?: boolean }).__pwned)).toBeUndefined();
+    // The user is not told which variant answered.
+    expect(await page.locator("main").textContent()).not.toContain("house-model");
+    await page.screenshot({ path: join(SHOTS, "chat.png"), fullPage: true });
+  });
+
+  it("takes a thumbs-down and a correction, and stores both on that answer", async () => {
+    const answer = lastAnswer();
+    await answer.getByRole("button", { name: "Thumbs down" }).click();
+    await expect.poll(() => answer.getByText("Saved: thumbs down").count()).toBe(1);
+    expect(await answer.getByRole("button", { name: "Thumbs down" }).getAttribute("aria-pressed")).toBe("true");
+
+    await answer.getByRole("button", { name: "Edit as correction" }).click();
+    const editor = answer.getByLabel("The answer you wanted");
+    expect(await editor.inputValue()).toContain("To start it, run **npm start**");
+    await editor.fill("Run `npx switchyard serve` from the folder that has switchyard.yaml.");
+    await page.screenshot({ path: join(SHOTS, "feedback.png"), fullPage: true });
+    await answer.getByRole("button", { name: "Save correction" }).click();
+    await expect.poll(() => answer.getByText("Saved: correction").count()).toBe(1);
+
+    const list = await api<{ data: { id: string; title: string }[] }>("/v1/conversations");
+    expect(list.data.map((c) => c.title)).toEqual(["How do I start Switchyard?"]);
+    const conv = await api<{ messages: { request_id: string; message: { role: string } }[] }>(
+      `/v1/conversations/${list.data[0]?.id}`,
+    );
+    const answered = conv.messages.find((m) => m.message.role === "assistant");
+    const feedback = await api<{ data: { kind: string; value: unknown }[] }>(
+      `/v1/feedback?request_id=${answered?.request_id}`,
+    );
+    expect(Object.fromEntries(feedback.data.map((f) => [f.kind, f.value]))).toEqual({
+      thumbs: "down",
+      correction: "Run `npx switchyard serve` from the folder that has switchyard.yaml.",
+    });
+  });
+
+  it("stops an answer on request and regenerates it", async () => {
+    one.script.push({ kind: "ok", content: "word ".repeat(200).trim(), chunkDelayMs: 50 });
+    await page.getByRole("textbox", { name: "Message" }).fill("Tell me a very long story");
+    await page.getByRole("button", { name: "Send" }).click();
+    await page.waitForFunction(() =>
+      document.querySelector('li.turn.assistant[aria-busy="true"] .md')?.textContent?.includes("word"),
+    );
+    await page.getByRole("button", { name: "Stop" }).click();
+    await lastAnswer().getByText("Stopped.").waitFor();
+    const stoppedAt = (await lastAnswer().locator(".md").textContent()) ?? "";
+    expect(stoppedAt.split(" ").length).toBeLessThan(200);
+
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    await lastAnswer().getByRole("button", { name: "Thumbs up" }).waitFor();
+    expect(await lastAnswer().locator(".md").textContent()).toContain("To start it");
+    expect(await page.locator("li.turn.assistant").count()).toBe(2);
+  });
+
+  it("finds the conversation in the history, exports it and continues it", async () => {
+    await page.getByRole("link", { name: "History" }).click();
+    await page.getByRole("link", { name: "How do I start Switchyard?" }).waitFor();
+    await page.getByLabel("Search conversations").fill("zebra");
+    await page.getByText("No conversation mentions “zebra”.").waitFor();
+    await page.getByLabel("Search conversations").fill("story");
+    await page.getByText("[story]", { exact: false }).waitFor();
+    await page.screenshot({ path: join(SHOTS, "history.png"), fullPage: true });
+
+    await page.getByRole("link", { name: "How do I start Switchyard?" }).click();
+    await page.getByRole("heading", { name: "How do I start Switchyard?" }).waitFor();
+    expect(new URL(page.url()).pathname).toMatch(/^\/history\/.+/);
+
+    // A reload of a client-side route gets the app again (the server answers index.html).
+    await page.reload();
+    await page.getByRole("heading", { name: "How do I start Switchyard?" }).waitFor();
+
+    const [json] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export JSON" }).click(),
+    ]);
+    const exported = JSON.parse(readFileSync((await json.path()) as string, "utf8"));
+    expect(exported.data[0].title).toBe("How do I start Switchyard?");
+    const [md] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Export Markdown" }).click(),
+    ]);
+    expect(md.suggestedFilename()).toMatch(/\.md$/);
+    expect(readFileSync((await md.path()) as string, "utf8")).toContain("How do I start Switchyard?");
+
+    await page.getByRole("button", { name: "Continue in chat" }).click();
+    await page.getByRole("textbox", { name: "Message" }).waitFor();
+    expect(await page.locator("li.turn.user").first().textContent()).toContain("How do I start Switchyard?");
+    await page.getByRole("textbox", { name: "Message" }).fill("And how do I stop it?");
+    await page.getByRole("textbox", { name: "Message" }).press("Enter");
+    await lastAnswer().getByRole("button", { name: "Thumbs up" }).waitFor();
+    const list = await api<{ data: { id: string; message_count: number }[] }>("/v1/conversations");
+    expect(list.data).toHaveLength(1);
+    const conv = await api<{ messages: { message: { content: string } }[] }>(`/v1/conversations/${list.data[0]?.id}`);
+    expect(conv.messages.map((m) => m.message.content)).toContain("And how do I stop it?");
+  });
+
+  it("shows two blind answers in the arena, and the pick becomes a preference", async () => {
+    await page.getByRole("link", { name: "Arena" }).click();
+    await page.getByLabel("Prompt").fill("How do I check that it works?");
+    await page.getByRole("button", { name: "Compare two answers" }).click();
+    const b = page.getByRole("article", { name: "Answer B" });
+    await b.waitFor();
+    const bText = ((await b.locator(".md").textContent()) ?? "").trim();
+    const aText = ((await page.getByRole("article", { name: "Answer A" }).locator(".md").textContent()) ?? "").trim();
+    // One answer from each variant, in an order the user cannot know.
+    expect([aText, bText].map((t) => (t.includes("The second model says") ? "second" : "first")).sort()).toEqual([
+      "first",
+      "second",
+    ]);
+    expect(await page.locator("main").textContent()).not.toMatch(/house-model|challenger/);
+    await page.screenshot({ path: join(SHOTS, "arena.png"), fullPage: true });
+
+    await page.getByRole("button", { name: "B is better" }).click();
+    await page.getByText("Vote recorded: B is better.").waitFor();
+
+    const summary = await api<{ feedback: Record<string, number>; rows: number }>(
+      "/v1/admin/datasets/dpo/summary?sources=preference",
+      adminKey,
+    );
+    expect(summary.feedback).toEqual({ preference: 1 });
+    const rows = (await api<string>("/v1/admin/datasets/dpo?split=all&sources=preference", adminKey))
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows).toHaveLength(1);
+    // The answer the user picked is the chosen one (as Markdown source; the page shows it rendered).
+    const chosen = String(rows[0].chosen[0].content);
+    expect(bText.includes("The second model says")).toBe(chosen.includes("The second model says"));
+  });
+
+  it("lets an admin reveal the variant and see the backends' health", async () => {
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByLabel("Switchyard key").waitFor();
+    await signIn(adminKey);
+    expect(await page.locator(".badge").textContent()).toBe("acme · admin");
+    await page.getByRole("textbox", { name: "Message" }).fill("Which model are you?");
+    await page.getByRole("textbox", { name: "Message" }).press("Enter");
+    await lastAnswer().getByRole("button", { name: "Thumbs up" }).waitFor();
+    expect(await lastAnswer().textContent()).not.toContain("house-model");
+    await page.getByLabel("Reveal variants").check();
+    await expect.poll(() => lastAnswer().locator(".variant").textContent()).toBe("variant house-model · backend first");
+
+    await page.getByRole("link", { name: "Backends" }).click();
+    const rows = page.locator("tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.allTextContents()).toEqual(["firstopenaiclosed064", "secondopenaiclosed064"]);
+    await page.getByRole("button", { name: "Backend" }).click();
+    expect(await page.locator("th").first().getAttribute("aria-sort")).toBe("descending");
+    expect((await rows.allTextContents())[0]).toContain("second");
+    await page.screenshot({ path: join(SHOTS, "backends.png") });
+  });
+
+  it("fits a phone-width screen", async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole("link", { name: "Chat" }).click();
+    await page.getByRole("textbox", { name: "Message" }).waitFor();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SHOTS, "chat-phone.png") });
+  });
+});
