@@ -51,8 +51,12 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
-/** Safe HTML for an answer's Markdown. */
+/**
+ * Safe HTML for an answer's Markdown. Images are dropped too: an answer that a
+ * prompt injection steered could otherwise leak the conversation through an
+ * image URL's query string the moment it is shown.
+ */
 export function renderMarkdown(markdown: string): string {
   const html = marked.parse(markdown, { async: false });
-  return DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ["style", "form", "input"] });
+  return DOMPurify.sanitize(html, { USE_PROFILES: { html: true }, FORBID_TAGS: ["style", "form", "input", "img"] });
 }

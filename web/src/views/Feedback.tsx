@@ -16,6 +16,18 @@ const SAID: Record<FeedbackKind, (v: unknown) => string> = {
   correction: () => "correction",
 };
 
+/** Drawn rather than an emoji: machines without an emoji font show emoji as empty boxes. */
+function Thumb(props: { down?: boolean }) {
+  return (
+    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" className={props.down ? "flip" : undefined}>
+      <path
+        d="M2 10h4v11H2zM8 21h9.3a2 2 0 0 0 2-1.6l1.6-7.4A2 2 0 0 0 19 9.6h-5.3l.8-4.1a1.6 1.6 0 0 0-2.9-1.2L8 10z"
+        fill="currentColor"
+      />
+    </svg>
+  );
+}
+
 export function Feedback(props: { requestId: string; answer: string }) {
   const { key } = useAuth();
   const [thumbs, setThumbs] = useState<"up" | "down" | null>(null);
@@ -53,7 +65,7 @@ export function Feedback(props: { requestId: string; answer: string }) {
           aria-pressed={thumbs === "up"}
           onClick={() => give.mutate({ kind: "thumbs", value: "up" })}
         >
-          👍
+          <Thumb />
         </button>
         <button
           type="button"
@@ -62,7 +74,7 @@ export function Feedback(props: { requestId: string; answer: string }) {
           aria-pressed={thumbs === "down"}
           onClick={() => give.mutate({ kind: "thumbs", value: "down" })}
         >
-          👎
+          <Thumb down />
         </button>
         <span className="stars">
           {[1, 2, 3, 4, 5].map((n) => (

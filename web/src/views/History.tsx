@@ -39,6 +39,19 @@ function ExportButtons(props: { ids: string[]; name: string }) {
   );
 }
 
+/** The search's snippet marks each hit as [word]: shown highlighted, never as HTML. */
+function Snippet(props: { text: string }) {
+  const parts = props.text.split(/\[([^\]]*)\]/);
+  return (
+    <span className="snippet small">
+      {parts.map((p, i) =>
+        // biome-ignore lint/suspicious/noArrayIndexKey: the parts of one fixed string, never reordered
+        i % 2 === 1 ? <mark key={i}>{p}</mark> : <span key={i}>{p}</span>,
+      )}
+    </span>
+  );
+}
+
 function ConversationList() {
   const { key } = useAuth();
   const [q, setQ] = useState("");
@@ -78,7 +91,7 @@ function ConversationList() {
             <span className="muted small">
               {c.route ?? ""} · {c.message_count} messages · {new Date(c.updated_at).toLocaleString()}
             </span>
-            {c.snippet && <span className="snippet small">{c.snippet}</span>}
+            {c.snippet && <Snippet text={c.snippet} />}
           </li>
         ))}
       </ul>
