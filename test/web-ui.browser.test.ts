@@ -57,6 +57,22 @@ beforeAll(async () => {
       },
     },
     tenants: { acme: { routes: "*" } },
+    // Everyone gets house-model, the candidate; the report judges it against the control.
+    experiments: {
+      "house-trial": {
+        route: "assistant",
+        control: "challenger",
+        variants: [
+          { variant: "challenger", weight: 0 },
+          { variant: "house-model", weight: 100 },
+        ],
+        verdictMinRequests: 1,
+        criteria: [
+          { metric: "success_rate", op: ">=", value: 0.5 },
+          { metric: "thumbs_up_rate", op: ">=", value: 0.8 },
+        ],
+      },
+    },
   });
   appKey = (await createKey(gw.gateway.db, { tenant: "acme", role: "app", name: "browser-test" })).key;
   adminKey = (await createKey(gw.gateway.db, { tenant: "acme", role: "admin" })).key;
@@ -274,12 +290,51 @@ describe("the web UI in a browser", () => {
     await page.screenshot({ path: join(SHOTS, "backends.png") });
   });
 
-  it("fits a phone-width screen", async () => {
+  it("shows the admin the thumbs-down counted on the dashboard, and the NO-GO it causes", async () => {
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    await page.getByText("Verdict:").waitFor();
+    expect(await page.locator(".verdict strong").textContent()).toBe("NO-GO");
+    const criteria = await page.locator(".criteria li").allTextContents();
+    expect(criteria[0]).toMatch(/^house-model: success_rate >= 0.5 — pass/);
+    expect(criteria[1]).toMatch(/^house-model: thumbs_up_rate >= 0.8 — fail \(observed 0.000 to 0.79\d, n = 1\)/);
+    const variants = page.getByRole("table", { name: "Variants" });
+    const houseRow = variants.locator("tbody tr", { hasText: "house-model" });
+    const cells = await houseRow.locator("td").allTextContents();
+    expect(cells[0]).toBe("house-model");
+    expect(cells[1]).toBe("100%");
+    expect(cells[7]).toMatch(/^0 of 1 · 0% \(0%–79\.\d%\)$/);
+    // Sorting by requests, largest first, puts the candidate (all hashed traffic) on top.
+    await variants.getByRole("button", { name: "Requests" }).click();
+    await variants.getByRole("button", { name: "Requests" }).click();
+    expect(await variants.locator("tbody tr").first().locator("td").first().textContent()).toBe("house-model");
+
+    const totals = page.getByRole("table", { name: "Totals per route" });
+    await totals.waitFor();
+    const usage = await api<{ routes: { route: string; points: { requests: number }[] }[] }>(
+      "/v1/admin/usage",
+      adminKey,
+    );
+    const requests = usage.routes[0]?.points.reduce((n, p) => n + p.requests, 0);
+    expect(await totals.locator("tbody tr td").allTextContents()).toEqual([
+      "assistant",
+      String(requests),
+      "0",
+      "0.0000",
+    ]);
+    expect(await page.locator(".chart canvas").count()).toBe(2);
+    await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });
+  });
+
+  it("fits a phone-width screen in every view", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    await page.getByRole("link", { name: "Chat" }).click();
+    for (const view of ["Chat", "History", "Arena", "Dashboard", "Backends"]) {
+      await page.getByRole("link", { name: view, exact: true }).click();
+      await page.getByRole("main").locator("section").waitFor();
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, view).toBeLessThanOrEqual(0);
+    }
+    await page.getByRole("link", { name: "Chat", exact: true }).click();
     await page.getByRole("textbox", { name: "Message" }).waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: join(SHOTS, "chat-phone.png") });
   });
 });

@@ -22,7 +22,15 @@ export interface WebUiOptions {
  * must answer the app, not a 404. Kept as a list (not a catch-all) so a typo in
  * an API path still gets the API's JSON 404.
  */
-export const UI_ROUTES = ["/", "/chat", "/history", "/history/:id", "/arena", "/admin/backends"] as const;
+export const UI_ROUTES = [
+  "/",
+  "/chat",
+  "/history",
+  "/history/:id",
+  "/arena",
+  "/admin/dashboard",
+  "/admin/backends",
+] as const;
 
 // Two levels up from both src/server (tests, tsx) and dist/server (npm start).
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL("../../web/dist/", import.meta.url));

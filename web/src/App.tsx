@@ -8,6 +8,7 @@ import { ErrorNote, Link, Loading } from "./ui";
 import { Arena } from "./views/Arena";
 import { Backends } from "./views/Backends";
 import { Chat } from "./views/Chat";
+import { Dashboard } from "./views/Dashboard";
 import { History } from "./views/History";
 import { SignIn } from "./views/SignIn";
 
@@ -78,6 +79,11 @@ function Shell() {
             Arena
           </Link>
           {admin && (
+            <Link to="/admin/dashboard" current={route.view === "dashboard"}>
+              Dashboard
+            </Link>
+          )}
+          {admin && (
             <Link to="/admin/backends" current={route.view === "backends"}>
               Backends
             </Link>
@@ -109,6 +115,8 @@ function Shell() {
           />
         )}
         {route.view === "arena" && <Arena />}
+        {route.view === "dashboard" &&
+          (admin ? <Dashboard /> : <p role="alert">The dashboard is shown to admin keys only.</p>)}
         {route.view === "backends" &&
           (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
         {route.view === "not-found" && (

@@ -115,3 +115,63 @@ export async function download(key: string, path: string, filename: string): Pro
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
+
+export interface Estimate {
+  estimate: number;
+  lo: number;
+  hi: number;
+}
+
+export interface ExperimentSummary {
+  name: string;
+  route: string;
+  status: string;
+  control: string;
+  variants: { variant: string; weight: number; share: number }[];
+}
+
+export interface VariantReport {
+  variant: string;
+  isControl: boolean;
+  share: number;
+  requests: number;
+  successRate: Estimate | null;
+  latencyMs: { mean: Estimate | null; p50: number | null; p95: number | null; p99: number | null };
+  thumbsUp: { up: number; n: number; rate: Estimate | null };
+  stars: { n: number; mean: Estimate | null };
+  preference: { wins: number; losses: number; ties: number; winRate: Estimate | null };
+  costUsd: { total: number };
+}
+
+export interface ExperimentReport {
+  experiment: string;
+  route: string;
+  status: string;
+  control: string;
+  variants: VariantReport[];
+  verdict: {
+    decision: "go" | "no_go" | "pending" | "no_criteria";
+    criteria: {
+      variant: string;
+      metric: string;
+      op: string;
+      threshold: number;
+      status: "pass" | "fail" | "pending";
+      observed: number | [number, number] | null;
+      n: number;
+    }[];
+  };
+}
+
+export interface UsagePoint {
+  t: number;
+  requests: number;
+  errors: number;
+  costUsd: number;
+  latencyMs: { p95: number | null };
+}
+
+export interface Usage {
+  bucket: "hour" | "day";
+  routes: { route: string; points: UsagePoint[] }[];
+}

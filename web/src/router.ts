@@ -9,6 +9,7 @@ export type Route =
   | { view: "history"; id?: string }
   | { view: "arena" }
   | { view: "backends" }
+  | { view: "dashboard" }
   | { view: "not-found"; path: string };
 
 export function parse(path: string): Route {
@@ -18,6 +19,7 @@ export function parse(path: string): Route {
   if (m?.[1]) return { view: "history", id: decodeURIComponent(m[1]) };
   if (path === "/arena") return { view: "arena" };
   if (path === "/admin/backends") return { view: "backends" };
+  if (path === "/admin/dashboard") return { view: "dashboard" };
   return { view: "not-found", path };
 }
 
