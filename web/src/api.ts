@@ -172,6 +172,8 @@ export interface UsagePoint {
 }
 
 export interface Usage {
+  from: number;
+  to: number;
   bucket: "hour" | "day";
   routes: { route: string; points: UsagePoint[] }[];
 }

@@ -14,9 +14,11 @@ export interface Series {
   points: [number, number][];
 }
 
-export function TimeChart(props: { title: string; series: Series[]; unit?: string }) {
+/** `span`: the [from, to] the numbers cover (ms); the x axis shows all of it, however few points. */
+export function TimeChart(props: { title: string; series: Series[]; span: [number, number]; unit?: string }) {
   const box = useRef<HTMLDivElement>(null);
   const { series, title, unit } = props;
+  const [from, to] = props.span;
 
   useEffect(() => {
     const el = box.current;
@@ -33,7 +35,10 @@ export function TimeChart(props: { title: string; series: Series[]; unit?: strin
         width,
         height: 220,
         title,
-        scales: { x: { time: true } },
+        scales: {
+          x: { time: true, range: [from / 1000, to / 1000] },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        },
         axes: [{}, { label: unit, size: 60 }],
         series: [
           {},
@@ -54,7 +59,7 @@ export function TimeChart(props: { title: string; series: Series[]; unit?: strin
       resize.disconnect();
       plot.destroy();
     };
-  }, [series, title, unit]);
+  }, [series, title, unit, from, to]);
 
   return (
     <div className="chart" ref={box} role="img" aria-label={`${title} (chart; the table below has the numbers)`} />

@@ -116,6 +116,7 @@ function UsagePanel() {
     queryFn: () => apiJson<Usage>(key, `/v1/admin/usage?bucket=${bucket}`),
   });
   const routes = usage.data?.routes ?? [];
+  const span: [number, number] = usage.data ? [usage.data.from, usage.data.to] : [0, 1];
   const requests: Series[] = routes.map((r) => ({ label: r.route, points: r.points.map((p) => [p.t, p.requests]) }));
   const cost: Series[] = routes.map((r) => ({ label: r.route, points: r.points.map((p) => [p.t, p.costUsd]) }));
   const totals: RouteTotal[] = routes.map((r) => ({
@@ -139,8 +140,8 @@ function UsagePanel() {
       {usage.isSuccess && routes.length === 0 && <p className="muted">No traffic in the last 7 days.</p>}
       {routes.length > 0 && (
         <>
-          <TimeChart title={`Requests per ${bucket}`} series={requests} />
-          <TimeChart title={`Cost per ${bucket} (USD)`} series={cost} unit="USD" />
+          <TimeChart title={`Requests per ${bucket}`} series={requests} span={span} />
+          <TimeChart title={`Cost per ${bucket} (USD)`} series={cost} span={span} unit="USD" />
           <SortableTable caption="Totals per route" columns={TOTAL_COLUMNS} rows={totals} rowKey={(t) => t.route} />
         </>
       )}
