@@ -338,3 +338,25 @@ describe("the web UI in a browser", () => {
     await page.screenshot({ path: join(SHOTS, "chat-phone.png") });
   });
 });
+
+describe("the web UI on a server that needs no keys", () => {
+  let open: TestGateway;
+  beforeAll(async () => {
+    open = await startGateway({
+      auth: { required: false },
+      backends: { first: { type: "openai", baseUrl: one.url } },
+      routes: { local: { variants: [{ name: "only", backend: "first", model: "fake-model" }] } },
+      tenants: { home: { routes: "*" } },
+    });
+  });
+  afterAll(() => open.shutdown());
+
+  it("goes straight to the chat, as the first tenant's admin", async () => {
+    const p = await context.newPage();
+    await p.goto(open.url);
+    await p.getByRole("textbox", { name: "Message" }).waitFor();
+    expect(await p.locator(".badge").textContent()).toBe("home · admin");
+    expect(await p.getByLabel("Route").inputValue()).toBe("local");
+    await p.close();
+  });
+});

@@ -20,9 +20,15 @@ export function App() {
   const queryClient = useQueryClient();
 
   // A key kept from an earlier visit is checked again: it may have been revoked since.
+  // Without one, a server that needs no keys (auth.required: false) lets us straight in.
   useEffect(() => {
     const key = storedKey();
-    if (!key) return setSession(null);
+    if (!key) {
+      checkKey("")
+        .then((me) => setSession(me.auth_required ? null : { key: "", me }))
+        .catch(() => setSession(null));
+      return;
+    }
     checkKey(key)
       .then((me) => setSession({ key, me }))
       .catch((e) => {

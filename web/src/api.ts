@@ -34,8 +34,9 @@ export async function errorOf(res: Response): Promise<ApiError> {
   return new ApiError(res.status, "", `the server answered ${res.status} ${res.statusText}`.trim());
 }
 
+/** An empty key sends none: a server with `auth.required: false` takes that as its first tenant's admin. */
 export function authHeaders(key: string, extra: Record<string, string> = {}): Record<string, string> {
-  return { authorization: `Bearer ${key}`, ...extra };
+  return key ? { authorization: `Bearer ${key}`, ...extra } : { ...extra };
 }
 
 export async function apiFetch(key: string, path: string, init: RequestInit = {}): Promise<Response> {
