@@ -325,11 +325,47 @@ describe("the web UI in a browser", () => {
     await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });
   });
 
+  it("lets the admin change the weights, pause, resume and stop the experiment, each on its timeline", async () => {
+    const experiment = () =>
+      api<{ status: string; winner: string | null; variants: { variant: string; weight: number }[] }>(
+        "/v1/admin/experiments/house-trial",
+        adminKey,
+      );
+    const status = () => page.locator("strong.status").textContent();
+    expect(await status()).toBe("running");
+
+    await page.getByLabel("Weight of challenger").fill("50");
+    await page.getByLabel("Weight of house-model").fill("50");
+    await page.getByRole("button", { name: "Save weights" }).click();
+    await page.getByText("Weights saved").waitFor();
+    expect((await experiment()).variants).toEqual([
+      expect.objectContaining({ variant: "challenger", weight: 50 }),
+      expect.objectContaining({ variant: "house-model", weight: 50 }),
+    ]);
+
+    await page.getByRole("button", { name: /^Pause/ }).click();
+    await expect.poll(status).toBe("paused");
+    expect((await experiment()).status).toBe("paused");
+    await page.getByRole("button", { name: "Resume" }).click();
+    await expect.poll(status).toBe("running");
+
+    await page.getByLabel("Stop and serve").selectOption("house-model");
+    await page.getByRole("button", { name: "Stop experiment" }).click();
+    await expect.poll(status).toBe("stopped");
+    expect(await experiment()).toMatchObject({ status: "stopped", winner: "house-model" });
+    await expect
+      .poll(() => page.getByRole("region", { name: "Timeline" }).locator("strong.kind").allTextContents())
+      .toEqual(expect.arrayContaining(["stop", "resume", "pause", "weights"]));
+    const kinds = await page.getByRole("region", { name: "Timeline" }).locator("strong.kind").allTextContents();
+    expect(kinds.slice(0, 4)).toEqual(["stop", "resume", "pause", "weights"]);
+    await page.screenshot({ path: join(SHOTS, "experiment-controls.png"), fullPage: true });
+  });
+
   it("fits a phone-width screen in every view", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const view of ["Chat", "History", "Arena", "Dashboard", "Backends"]) {
       await page.getByRole("link", { name: view, exact: true }).click();
-      await page.getByRole("main").locator("section").waitFor();
+      await page.getByRole("main").locator("section").first().waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, view).toBeLessThanOrEqual(0);
     }

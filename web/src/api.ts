@@ -128,6 +128,8 @@ export interface ExperimentSummary {
   route: string;
   status: string;
   control: string;
+  winner: string | null;
+  version: number;
   variants: { variant: string; weight: number; share: number }[];
 }
 
@@ -178,3 +180,14 @@ export interface Usage {
   bucket: "hour" | "day";
   routes: { route: string; points: UsagePoint[] }[];
 }
+
+export interface ExperimentEvent {
+  id: string;
+  at: number;
+  kind: string;
+  actor: string | null;
+  detail: Record<string, unknown>;
+}
+
+export const patchJson = <T>(key: string, path: string, body: unknown): Promise<T> =>
+  apiJson<T>(key, path, { method: "PATCH", body: JSON.stringify(body) });

@@ -17,6 +17,7 @@ import { useAuth } from "../auth";
 import { type Series, TimeChart } from "../chart";
 import { type Column, SortableTable } from "../table";
 import { ErrorNote, Loading } from "../ui";
+import { ExperimentControls } from "./ExperimentControls";
 
 const pct = (x: number) => `${(x * 100).toFixed(x >= 0.995 || x < 0.1 ? 0 : 1)}%`;
 const withInterval = (e: Estimate | null, fmt: (x: number) => string) =>
@@ -158,6 +159,7 @@ export function Dashboard() {
   const [chosen, setChosen] = useState<string | null>(null);
   const list = experiments.data?.data ?? [];
   const name = chosen ?? list[0]?.name ?? null;
+  const selected = list.find((e) => e.name === name);
   return (
     <section className="dashboard" aria-label="Dashboard">
       <h2>Experiment</h2>
@@ -177,6 +179,7 @@ export function Dashboard() {
         </div>
       )}
       {name && <ExperimentPanel name={name} />}
+      {selected && <ExperimentControls experiment={selected} />}
       <h2>Route usage</h2>
       <UsagePanel />
     </section>
