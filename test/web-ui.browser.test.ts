@@ -361,9 +361,49 @@ describe("the web UI in a browser", () => {
     await page.screenshot({ path: join(SHOTS, "experiment-controls.png"), fullPage: true });
   });
 
+  it("exports datasets with filters: the correction in SFT, the arena pick in DPO", async () => {
+    await page.getByRole("link", { name: "Datasets" }).click();
+    await page.getByLabel("Feedback").selectOption("correction");
+    await page.getByRole("button", { name: "Preview counts" }).click();
+    const summary = page.getByRole("definition");
+    await expect.poll(() => summary.first().textContent()).toBe("1");
+    const [sft] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download JSONL" }).click(),
+    ]);
+    expect(sft.suggestedFilename()).toBe("sft-all.jsonl");
+    const sftRows = readFileSync((await sft.path()) as string, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(sftRows).toHaveLength(1);
+    // The user's correction stands in for the answer they thumbed down.
+    expect(sftRows[0].messages).toEqual([
+      { role: "user", content: "How do I start Switchyard?" },
+      { role: "assistant", content: "Run `npx switchyard serve` from the folder that has switchyard.yaml." },
+    ]);
+
+    await page.getByLabel("Kind").selectOption("dpo");
+    await page.getByLabel("correction", { exact: true }).uncheck();
+    await page.getByLabel("votes", { exact: true }).uncheck();
+    await page.getByRole("button", { name: "Preview counts" }).click();
+    await expect.poll(() => summary.first().textContent()).toBe("1");
+    expect(await summary.nth(2).textContent()).toBe("preference 1");
+    await page.screenshot({ path: join(SHOTS, "datasets.png"), fullPage: true });
+    const [dpo] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByRole("button", { name: "Download JSONL" }).click(),
+    ]);
+    const dpoRows = readFileSync((await dpo.path()) as string, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(dpoRows.map((r) => r.source)).toEqual(["preference"]);
+  });
+
   it("fits a phone-width screen in every view", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const view of ["Chat", "History", "Arena", "Dashboard", "Backends"]) {
+    for (const view of ["Chat", "History", "Arena", "Dashboard", "Datasets", "Backends"]) {
       await page.getByRole("link", { name: view, exact: true }).click();
       await page.getByRole("main").locator("section").first().waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

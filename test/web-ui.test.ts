@@ -58,7 +58,16 @@ function rawGet(base: string, path: string): Promise<{ status: number; type: str
 
 describe("the web UI at /", () => {
   it("answers the app's page at / and at its client-side routes, never cached stale", async () => {
-    for (const path of ["/", "/chat", "/history", "/history/ses_42", "/arena", "/admin/dashboard", "/admin/backends"]) {
+    for (const path of [
+      "/",
+      "/chat",
+      "/history",
+      "/history/ses_42",
+      "/arena",
+      "/admin/dashboard",
+      "/admin/datasets",
+      "/admin/backends",
+    ]) {
       const res = await fetch(`${gw.url}${path}`);
       expect(res.status, path).toBe(200);
       expect(res.headers.get("content-type")).toBe("text/html; charset=utf-8");

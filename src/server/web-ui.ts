@@ -29,6 +29,7 @@ export const UI_ROUTES = [
   "/history/:id",
   "/arena",
   "/admin/dashboard",
+  "/admin/datasets",
   "/admin/backends",
 ] as const;
 

@@ -9,6 +9,7 @@ import { Arena } from "./views/Arena";
 import { Backends } from "./views/Backends";
 import { Chat } from "./views/Chat";
 import { Dashboard } from "./views/Dashboard";
+import { Datasets } from "./views/Datasets";
 import { History } from "./views/History";
 import { SignIn } from "./views/SignIn";
 
@@ -90,6 +91,11 @@ function Shell() {
             </Link>
           )}
           {admin && (
+            <Link to="/admin/datasets" current={route.view === "datasets"}>
+              Datasets
+            </Link>
+          )}
+          {admin && (
             <Link to="/admin/backends" current={route.view === "backends"}>
               Backends
             </Link>
@@ -123,6 +129,8 @@ function Shell() {
         {route.view === "arena" && <Arena />}
         {route.view === "dashboard" &&
           (admin ? <Dashboard /> : <p role="alert">The dashboard is shown to admin keys only.</p>)}
+        {route.view === "datasets" &&
+          (admin ? <Datasets /> : <p role="alert">Dataset export is for admin keys only.</p>)}
         {route.view === "backends" &&
           (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
         {route.view === "not-found" && (

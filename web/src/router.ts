@@ -10,6 +10,7 @@ export type Route =
   | { view: "arena" }
   | { view: "backends" }
   | { view: "dashboard" }
+  | { view: "datasets" }
   | { view: "not-found"; path: string };
 
 export function parse(path: string): Route {
@@ -20,6 +21,7 @@ export function parse(path: string): Route {
   if (path === "/arena") return { view: "arena" };
   if (path === "/admin/backends") return { view: "backends" };
   if (path === "/admin/dashboard") return { view: "dashboard" };
+  if (path === "/admin/datasets") return { view: "datasets" };
   return { view: "not-found", path };
 }
 
