@@ -66,6 +66,8 @@ beforeAll(async () => {
           { variant: "challenger", weight: 0 },
           { variant: "house-model", weight: 100 },
         ],
+        // Every answer is also asked of the control in the background, and the two compared.
+        shadow: { variants: ["challenger"], share: 1 },
         verdictMinRequests: 1,
         criteria: [
           { metric: "success_rate", op: ">=", value: 0.5 },
@@ -291,6 +293,12 @@ describe("the web UI in a browser", () => {
   });
 
   it("shows the admin the thumbs-down counted on the dashboard, and the NO-GO it causes", async () => {
+    type Shadowed = {
+      summary: { comparisons: number; primary_success_rate: number; candidate_success_rate: number }[];
+    };
+    const shadowed = () => api<Shadowed>("/v1/admin/experiments/house-trial/shadow", adminKey);
+    // Shadow calls run in the background: the five chat answers so far have all been compared once this holds.
+    await expect.poll(async () => (await shadowed()).summary[0]?.comparisons, { timeout: 10_000 }).toBe(5);
     await page.getByRole("link", { name: "Dashboard" }).click();
     await page.getByText("Verdict:").waitFor();
     expect(await page.locator(".verdict strong").textContent()).toBe("NO-GO");
@@ -307,6 +315,13 @@ describe("the web UI in a browser", () => {
     await variants.getByRole("button", { name: "Requests" }).click();
     await variants.getByRole("button", { name: "Requests" }).click();
     expect(await variants.locator("tbody tr").first().locator("td").first().textContent()).toBe("house-model");
+
+    const shadow = page.getByRole("table", { name: "Shadow comparison" });
+    const sh = (await shadowed()).summary[0];
+    // Five answers shadowed; the one the user stopped counts as a failure of the served side.
+    expect(sh).toMatchObject({ comparisons: 5, primary_success_rate: 0.8, candidate_success_rate: 1 });
+    const shadowCells = await shadow.locator("tbody tr td").allTextContents();
+    expect(shadowCells.slice(0, 4)).toEqual(["challenger", "5", "80.0%", "100.0%"]);
 
     const totals = page.getByRole("table", { name: "Totals per route" });
     await totals.waitFor();

@@ -18,6 +18,7 @@ import { type Series, TimeChart } from "../chart";
 import { type Column, SortableTable } from "../table";
 import { ErrorNote, Loading } from "../ui";
 import { ExperimentControls } from "./ExperimentControls";
+import { ShadowPanel } from "./ShadowPanel";
 
 const pct = (x: number) => `${(x * 100).toFixed(x >= 0.995 || x < 0.1 ? 0 : 1)}%`;
 const withInterval = (e: Estimate | null, fmt: (x: number) => string) =>
@@ -179,6 +180,7 @@ export function Dashboard() {
         </div>
       )}
       {name && <ExperimentPanel name={name} />}
+      {name && <ShadowPanel name={name} />}
       {selected && <ExperimentControls experiment={selected} />}
       <h2>Route usage</h2>
       <UsagePanel />
