@@ -27,7 +27,8 @@ mkdirSync(SHOTS, { recursive: true });
 // Markdown with a code block, and HTML a model could be talked into writing: it must not run.
 const ANSWER =
   "To start it, run **npm start** in the project folder.\n\n```js\nconst server = await start({ port: 8400 });\n```\n\n" +
-  'Then open the page. <img src="x" onerror="window.__pwned = true">';
+  'Then open the page. <img src="x" onerror="window.__pwned = true"> <script>window.__pwned = true</script>' +
+  " See [the docs](javascript:window.__pwned=true) or [the README](https://example.org/readme).";
 const SECOND_ANSWER = "The second model says: use `npm test` to check it.";
 
 let one: FakeOpenAI;
@@ -50,6 +51,12 @@ beforeAll(async () => {
     },
     routes: {
       assistant: {
+        variants: [
+          { name: "house-model", backend: "first", model: "fake-model" },
+          { name: "challenger", backend: "second", model: "fake-large" },
+        ],
+      },
+      helpdesk: {
         variants: [
           { name: "house-model", backend: "first", model: "fake-model" },
           { name: "challenger", backend: "second", model: "fake-large" },
@@ -140,7 +147,14 @@ describe("the web UI in a browser", () => {
     // The code block is highlighted: its keywords are marked up as such.
     expect(await answer.locator("pre code.language-js .hljs-keyword").allTextContents()).toEqual(["const", "await"]);
     expect(await answer.locator(".md").textContent()).toContain("Then open the page.");
-    expect(await answer.locator("img").count()).toBe(0);
+    expect(await answer.locator("img, script").count()).toBe(0);
+    expect(await answer.locator(".md a").evaluateAll((as) => as.map((a) => a.getAttribute("href")))).toEqual([
+      null,
+      "https://example.org/readme",
+    ]);
+    expect(await answer.getByRole("link", { name: "the README" }).getAttribute("rel")).toBe(
+      "noopener noreferrer nofollow",
+    );
     expect(await page.evaluate(() => (window as { __pwned?: boolean }).__pwned)).toBeUndefined();
     // The user is not told which variant answered.
     expect(await page.locator("main").textContent()).not.toContain("house-model");
@@ -374,6 +388,32 @@ describe("the web UI in a browser", () => {
     const kinds = await page.getByRole("region", { name: "Timeline" }).locator("strong.kind").allTextContents();
     expect(kinds.slice(0, 4)).toEqual(["stop", "resume", "pause", "weights"]);
     await page.screenshot({ path: join(SHOTS, "experiment-controls.png"), fullPage: true });
+  });
+
+  it("creates an experiment from the dashboard, and names a variant the route does not have", async () => {
+    await page.getByText("New experiment", { exact: true }).click();
+    const form = page.getByRole("form", { name: "New experiment" });
+    await form.getByLabel("Name").fill("helpdesk-ab");
+    await form.getByLabel("Route").selectOption("helpdesk");
+    await form.getByLabel("Variant 1").fill("house-model");
+    await form.getByLabel("Variant 2").fill("nope");
+    await form.getByRole("button", { name: "Create experiment" }).click();
+    await expect.poll(() => form.getByRole("alert").textContent()).toContain("'nope'");
+
+    await form.getByLabel("Variant 2").fill("challenger");
+    await form.getByLabel("Weight 2").fill("25");
+    await form.getByRole("button", { name: "Create experiment" }).click();
+    await expect.poll(() => page.getByLabel("Experiment", { exact: true }).inputValue()).toBe("helpdesk-ab");
+    expect(await page.locator("strong.status").textContent()).toBe("running");
+    const created = await api<{ route: string; variants: { variant: string; weight: number }[] }>(
+      "/v1/admin/experiments/helpdesk-ab",
+      adminKey,
+    );
+    expect(created.route).toBe("helpdesk");
+    expect(created.variants.map((v) => [v.variant, v.weight])).toEqual([
+      ["house-model", 50],
+      ["challenger", 25],
+    ]);
   });
 
   it("exports datasets with filters: the correction in SFT, the arena pick in DPO", async () => {

@@ -18,6 +18,7 @@ import { type Series, TimeChart } from "../chart";
 import { type Column, SortableTable } from "../table";
 import { ErrorNote, Loading } from "../ui";
 import { ExperimentControls } from "./ExperimentControls";
+import { NewExperiment } from "./NewExperiment";
 import { ShadowPanel } from "./ShadowPanel";
 
 const pct = (x: number) => `${(x * 100).toFixed(x >= 0.995 || x < 0.1 ? 0 : 1)}%`;
@@ -179,6 +180,7 @@ export function Dashboard() {
           </select>
         </div>
       )}
+      <NewExperiment onCreated={setChosen} />
       {name && <ExperimentPanel name={name} />}
       {name && <ShadowPanel name={name} />}
       {selected && <ExperimentControls experiment={selected} />}
