@@ -1,19 +1,21 @@
 import { useQueryClient } from "@tanstack/react-query";
-import { useCallback, useEffect, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useState } from "react";
 import type { Me } from "./api";
 import { AuthProvider, checkKey, forget, storedKey, useAuth } from "./auth";
 import { useChatState } from "./chat-state";
 import { navigate, parse, usePath } from "./router";
 import { ErrorNote, Link, Loading } from "./ui";
 import { Arena } from "./views/Arena";
-import { Backends } from "./views/Backends";
 import { Chat } from "./views/Chat";
-import { Dashboard } from "./views/Dashboard";
-import { Datasets } from "./views/Datasets";
 import { History } from "./views/History";
 import { SignIn } from "./views/SignIn";
 
 type Session = { key: string; me: Me } | null;
+
+// Admin views (and the chart library) load only when an admin opens one: app users never fetch them.
+const Dashboard = lazy(() => import("./views/Dashboard").then((m) => ({ default: m.Dashboard })));
+const Datasets = lazy(() => import("./views/Datasets").then((m) => ({ default: m.Datasets })));
+const Backends = lazy(() => import("./views/Backends").then((m) => ({ default: m.Backends })));
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
@@ -116,28 +118,30 @@ function Shell() {
         </div>
       </header>
       <main>
-        {route.view === "chat" && <Chat chat={chat} reveal={admin && reveal} />}
-        {route.view === "history" && (
-          <History
-            id={route.id}
-            onContinue={(c) => {
-              chat.load(c);
-              navigate("/chat");
-            }}
-          />
-        )}
-        {route.view === "arena" && <Arena />}
-        {route.view === "dashboard" &&
-          (admin ? <Dashboard /> : <p role="alert">The dashboard is shown to admin keys only.</p>)}
-        {route.view === "datasets" &&
-          (admin ? <Datasets /> : <p role="alert">Dataset export is for admin keys only.</p>)}
-        {route.view === "backends" &&
-          (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
-        {route.view === "not-found" && (
-          <p role="alert">
-            Nothing at {route.path}. <Link to="/chat">Go to the chat</Link>.
-          </p>
-        )}
+        <Suspense fallback={<Loading what="the view" />}>
+          {route.view === "chat" && <Chat chat={chat} reveal={admin && reveal} />}
+          {route.view === "history" && (
+            <History
+              id={route.id}
+              onContinue={(c) => {
+                chat.load(c);
+                navigate("/chat");
+              }}
+            />
+          )}
+          {route.view === "arena" && <Arena />}
+          {route.view === "dashboard" &&
+            (admin ? <Dashboard /> : <p role="alert">The dashboard is shown to admin keys only.</p>)}
+          {route.view === "datasets" &&
+            (admin ? <Datasets /> : <p role="alert">Dataset export is for admin keys only.</p>)}
+          {route.view === "backends" &&
+            (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
+          {route.view === "not-found" && (
+            <p role="alert">
+              Nothing at {route.path}. <Link to="/chat">Go to the chat</Link>.
+            </p>
+          )}
+        </Suspense>
       </main>
     </div>
   );
