@@ -12,12 +12,14 @@ import { registerEmbeddings } from "./embeddings.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
+import { registerMe } from "./me.js";
 import { registerMessages } from "./messages.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
 import { toPublicError } from "./public-error.js";
 import { registerReports } from "./reports.js";
 import { registerResponses } from "./responses.js";
+import { registerWebUi } from "./web-ui.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -78,5 +80,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerModels(app, gw);
   registerReports(app, gw);
   registerOps(app, gw);
+  registerMe(app, gw);
+  registerWebUi(app, gw.logger);
   return app;
 }
