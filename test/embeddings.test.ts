@@ -35,6 +35,7 @@ beforeAll(async () => {
         fallbacks: [{ backend: "spare", model: "nomic-embed-text" }],
       },
       claude: { variants: [{ name: "sonnet", backend: "claude", model: "claude-sonnet-4-5" }] },
+      "embed-cached": { cache: true, variants: [{ name: "small", backend: "main", model: "text-embedding-3-small" }] },
     },
   });
   client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
@@ -154,6 +155,25 @@ describe("embeddings through Switchyard", () => {
     expect(res.headers.get("x-switchyard-backend")).toBe("spare");
     const row = await rowOf(res.headers.get("x-switchyard-request-id"));
     expect(JSON.parse(row.failures ?? "[]")).toMatchObject([{ backend: "main", code: "SY_ERR_UPSTREAM_PROTOCOL" }]);
+  });
+});
+
+describe("embeddings and the response cache", () => {
+  it("answers a repeat from the cache with the same body, logged as a hit", async () => {
+    const ask = () =>
+      fetch(`${gw.url}/v1/embeddings`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "embed-cached", input: ["cache me", "and me"], encoding_format: "float" }),
+      });
+    const first = await ask();
+    const calls = primary.requests.length;
+    const again = await ask();
+    expect([first.headers.get("x-switchyard-cache"), again.headers.get("x-switchyard-cache")]).toEqual(["miss", "hit"]);
+    expect(await again.text()).toBe(await first.text());
+    expect(primary.requests.length).toBe(calls);
+    const row = await rowOf(again.headers.get("x-switchyard-request-id"));
+    expect(row).toMatchObject({ endpoint: "embeddings", cache_hit: 1, cost_usd: 0, backend: null, input_tokens: 4 });
   });
 });
 

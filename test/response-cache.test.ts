@@ -7,7 +7,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chunksOf } from "../src/core/cached-answer.js";
-import { MemoryResponseCache } from "../src/server/response-cache.js";
+import { type CachedAnswer, MemoryResponseCache } from "../src/server/response-cache.js";
 import { createKey } from "../src/store/keys.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { toolCallCompletion } from "./fixtures/openai-answers.js";
@@ -51,6 +51,7 @@ async function chat(body: Record<string, unknown>, key = acme, headers: Record<s
   return {
     status: res.status,
     cache: res.headers.get("x-switchyard-cache"),
+    backend: res.headers.get("x-switchyard-backend"),
     id: res.headers.get("x-switchyard-request-id"),
     text: await res.text(),
   };
@@ -78,6 +79,7 @@ describe("the response cache", () => {
     expect(first.cache).toBe("miss");
     expect(again.cache).toBe("hit");
     expect(again.text).toBe(first.text);
+    expect([first.backend, again.backend]).toEqual(["fake", null]);
     expect(upstream.requests.length).toBe(calls);
     const rows = await gw.rows();
     const hit = rows.find((r) => r.id === again.id);
@@ -186,20 +188,24 @@ describe("chunksOf", () => {
 
 describe("MemoryResponseCache", () => {
   const answer = (content: string) => ({
-    id: content,
-    object: "chat.completion" as const,
-    created: 1,
-    model: "m",
-    choices: [{ index: 0, message: { role: "assistant" as const, content }, finish_reason: "stop" as const }],
+    kind: "chat" as const,
+    completion: {
+      id: content,
+      object: "chat.completion" as const,
+      created: 1,
+      model: "m",
+      choices: [{ index: 0, message: { role: "assistant" as const, content }, finish_reason: "stop" as const }],
+    },
   });
+  const idOf = (a: CachedAnswer | undefined) => (a?.kind === "chat" ? a.completion.id : undefined);
 
   it("lets the least recently used go past its entry and byte bounds, and forgets expired answers", () => {
     const cache = new MemoryResponseCache({ maxEntries: 2, maxBytes: 100 });
     cache.set("a", answer("a"), 10, 1000, 0);
     cache.set("b", answer("b"), 10, 1000, 0);
-    expect(cache.get("a", 1)?.id).toBe("a"); // a is now the most recent
+    expect(idOf(cache.get("a", 1))).toBe("a"); // a is now the most recent
     cache.set("c", answer("c"), 10, 1000, 1);
-    expect([cache.get("a", 2)?.id, cache.get("b", 2)?.id, cache.get("c", 2)?.id]).toEqual(["a", undefined, "c"]);
+    expect([idOf(cache.get("a", 2)), idOf(cache.get("b", 2)), idOf(cache.get("c", 2))]).toEqual(["a", undefined, "c"]);
     cache.set("big", answer("big"), 95, 1000, 3);
     expect(cache.size).toBe(1);
     expect(cache.bytes).toBe(95);

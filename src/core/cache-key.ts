@@ -15,17 +15,19 @@ export const CACHE_KEY_VERSION = "switchyard-cache-v1";
 const NOT_IN_KEY = new Set(["stream", "stream_options", "user", "metadata", "store", "service_tier"]);
 
 export interface CacheKeyParts {
+  /** What the answer is: a chat answer or embeddings (their bodies could never collide, but say so). */
+  kind: "chat" | "embeddings";
   tenant: string;
   route: string;
   variant: string;
-  body: ChatRequest;
+  body: Record<string, unknown>;
 }
 
 export function cacheKey(p: CacheKeyParts): string {
   const shaping: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(p.body)) if (!NOT_IN_KEY.has(k) && v !== undefined) shaping[k] = v;
   return createHash("sha256")
-    .update(stableJson([CACHE_KEY_VERSION, p.tenant, p.route, p.variant, shaping]))
+    .update(stableJson([CACHE_KEY_VERSION, p.kind, p.tenant, p.route, p.variant, shaping]))
     .digest("hex");
 }
 

@@ -38,11 +38,7 @@ export async function answerChat(
   dialect: ClientDialect,
 ): Promise<FastifyReply> {
   const { requestId, createdAt, principal, body, resolved } = call;
-  const cache = cacheUse(gw, reply.request, call);
-  if (cache.state !== "off") {
-    reply.header("x-switchyard-cache", cache.state);
-    gw.metrics.cacheLookups.inc({ route: resolved.name, result: cache.state });
-  }
+  const cache = cacheUse(gw, reply, call, "chat");
   const flight = gw.track();
   // A cached answer calls no upstream: there is no primary call for a shadow to compare with.
   const shadow =
@@ -70,7 +66,7 @@ export async function answerChat(
   };
   reply.raw.once("close", onClientGone);
   try {
-    if (cache.hit) return await answerFromCache(gw, reply, call, outcome, cache.hit, dialect);
+    if (cache.hit) return await answerFromCache(gw, reply, call, outcome, cache.hit.completion, dialect);
     let chain: ChainResult;
     try {
       chain = await runChain(resolved.targets, body, requestId, flight.cancel);
@@ -104,7 +100,7 @@ export async function answerChat(
       const message = completion.choices[0]?.message;
       if (message) dialect.done?.(message);
       if (cache.key && completion.choices[0]?.finish_reason) {
-        gw.cache.set(cache.key, completion, raw?.length ?? text.length, cache.ttlMs);
+        gw.cache.set(cache.key, { kind: "chat", completion }, raw?.length ?? text.length, cache.ttlMs);
       }
       recordCall(gw, outcome, {
         status: 200,
@@ -126,7 +122,9 @@ export async function answerChat(
       dialect,
       chain,
     );
-    if (cache.key && streamed) gw.cache.set(cache.key, streamed, JSON.stringify(streamed).length, cache.ttlMs);
+    if (cache.key && streamed) {
+      gw.cache.set(cache.key, { kind: "chat", completion: streamed }, JSON.stringify(streamed).length, cache.ttlMs);
+    }
     return reply;
   } finally {
     reply.raw.off("close", onClientGone);
@@ -167,7 +165,8 @@ async function streamToClient(
   reply.raw.writeHead(200, {
     ...headers,
     ...(typeof cacheState === "string" ? { "x-switchyard-cache": cacheState } : {}),
-    "x-switchyard-backend": backendName,
+    // A replayed answer came from no backend (the log says so too).
+    ...(chain ? { "x-switchyard-backend": backendName } : {}),
     "content-type": "text/event-stream; charset=utf-8",
     "cache-control": "no-cache",
     connection: "keep-alive",
@@ -264,8 +263,14 @@ async function answerFromCache(
     await streamToClient(gw, reply, call.headers, outcome, started, backend, dialect, undefined);
     return reply;
   }
-  const text = dialect.json(completion, undefined, backend);
-  reply.header("x-switchyard-backend", backend);
+  let text: string;
+  try {
+    text = dialect.json(completion, undefined, backend);
+  } catch (e) {
+    const err = toSwitchyardError(gw, e, call.requestId);
+    recordCall(gw, outcome, { status: err.status, errorCode: err.code, errorMessage: err.message, cacheHit: true });
+    throw err;
+  }
   void reply.type("application/json").send(text);
   const message = completion.choices[0]?.message;
   if (message) dialect.done?.(message);

@@ -1,27 +1,51 @@
 /**
  * Whether and how one call uses the response cache: its route's switch, the
  * client's `x-switchyard-cache` header (`bypass`: neither read nor write;
- * `refresh`: ask the upstream and replace the entry), and the sampling rule.
+ * `refresh`: ask the upstream and replace the entry), and the sampling rule
+ * (chat only: embeddings do not sample). Counts the lookup and says how it
+ * went in the response's `x-switchyard-cache` header.
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import { cacheKey, samples } from "../core/cache-key.js";
-import type { ChatCompletion, ChatRequest } from "../core/openai-types.js";
+import type { ChatRequest } from "../core/openai-types.js";
 import { errors } from "../errors.js";
 import type { Gateway } from "./gateway.js";
+import type { CachedAnswer } from "./response-cache.js";
 import type { RoutedCall } from "./routed-call.js";
 
 /** What the response's `x-switchyard-cache` header says; `off` sends none (the route has no cache). */
 export type CacheState = "hit" | "miss" | "refresh" | "bypass" | "sampled" | "off";
 
-export interface CacheUse {
+export interface CacheUse<A> {
   state: CacheState;
   /** Set when the answer may be written to the cache (a miss or a refresh). */
   key?: string;
   ttlMs: number;
-  hit?: ChatCompletion;
+  hit?: A;
 }
 
-export function cacheUse(gw: Gateway, req: FastifyRequest, call: RoutedCall<ChatRequest>): CacheUse {
+type Kinded<K extends CachedAnswer["kind"]> = Extract<CachedAnswer, { kind: K }>;
+
+export function cacheUse<K extends CachedAnswer["kind"]>(
+  gw: Gateway,
+  reply: FastifyReply,
+  call: RoutedCall<Record<string, unknown>>,
+  kind: K,
+): CacheUse<Kinded<K>> {
+  const use = decide(gw, reply.request, call, kind);
+  if (use.state !== "off") {
+    reply.header("x-switchyard-cache", use.state);
+    gw.metrics.cacheLookups.inc({ route: call.resolved.name, result: use.state });
+  }
+  return use;
+}
+
+function decide<K extends CachedAnswer["kind"]>(
+  gw: Gateway,
+  req: FastifyRequest,
+  call: RoutedCall<Record<string, unknown>>,
+  kind: K,
+): CacheUse<Kinded<K>> {
   const cfg = call.resolved.route.cache;
   const ttlMs = cfg.ttlMs ?? gw.config.cache.ttlMs;
   if (!cfg.enabled) return { state: "off", ttlMs };
@@ -30,8 +54,9 @@ export function cacheUse(gw: Gateway, req: FastifyRequest, call: RoutedCall<Chat
     throw errors.invalidHeader("x-switchyard-cache", 'expected "bypass" or "refresh"');
   }
   if (asked === "bypass") return { state: "bypass", ttlMs };
-  if (samples(call.body) && !cfg.sampling) return { state: "sampled", ttlMs };
+  if (kind === "chat" && samples(call.body as ChatRequest) && !cfg.sampling) return { state: "sampled", ttlMs };
   const key = cacheKey({
+    kind,
     tenant: call.principal.tenant,
     route: call.resolved.name,
     variant: call.resolved.variant.name,
@@ -39,5 +64,5 @@ export function cacheUse(gw: Gateway, req: FastifyRequest, call: RoutedCall<Chat
   });
   if (asked === "refresh") return { state: "refresh", key, ttlMs };
   const hit = gw.cache.get(key);
-  return hit ? { state: "hit", ttlMs, hit } : { state: "miss", key, ttlMs };
+  return hit?.kind === kind ? { state: "hit", ttlMs, hit: hit as Kinded<K> } : { state: "miss", key, ttlMs };
 }

@@ -1,9 +1,9 @@
 /**
  * POST /v1/embeddings: routed like chat (the route's variants, experiments and
  * fallback chain, the same resilience), answered with the upstream's JSON as it
- * came, and logged with its tokens and cost (`endpoint` = embeddings). There is
- * no conversation to keep and no shadow comparison: an embedding is no answer
- * to compare as text.
+ * came (or from the response cache, on a route that has one), and logged with
+ * its tokens and cost (`endpoint` = embeddings). There is no conversation to
+ * keep and no shadow comparison: an embedding is no answer to compare as text.
  */
 import type { FastifyInstance } from "fastify";
 import { ChainError, type ChainResult, runChainWith } from "../backends/chain.js";
@@ -12,6 +12,7 @@ import type { EmbeddingsRequest } from "../core/openai-types.js";
 import { estimateEmbeddingTokens } from "../core/tokens.js";
 import { checkEmbeddingsRequest } from "../core/validate-embeddings.js";
 import { errors, isSwitchyardError } from "../errors.js";
+import { cacheUse } from "./cache-use.js";
 import type { Gateway } from "./gateway.js";
 import { type LoggedCall, type LoggedTokens, type LogRowEnd, pushLogRow } from "./record-call.js";
 import { beginRoutedCall, checkedBy } from "./routed-call.js";
@@ -23,6 +24,13 @@ export function registerEmbeddings(app: FastifyInstance, gw: Gateway): void {
     });
     const { body, requestId } = call;
     const logged: LoggedCall = { ...call, stream: false, endpoint: "embeddings" };
+    const cache = cacheUse(gw, reply, call, "embeddings");
+    if (cache.hit) {
+      const { body: cached, raw } = cache.hit;
+      void reply.type("application/json").send(raw ?? JSON.stringify(cached));
+      record(gw, logged, { status: 200, usage: cached.usage ?? undefined, input: body.input, cacheHit: true });
+      return reply;
+    }
     const flight = gw.track();
     let clientLeft = false;
     const onClientGone = () => {
@@ -52,7 +60,9 @@ export function registerEmbeddings(app: FastifyInstance, gw: Gateway): void {
       }
       const { body: answer, raw } = chain.started;
       reply.header("x-switchyard-backend", chain.target.backend.name);
-      void reply.type("application/json").send(raw ?? JSON.stringify(answer));
+      const text = raw ?? JSON.stringify(answer);
+      void reply.type("application/json").send(text);
+      if (cache.key) gw.cache.set(cache.key, { kind: "embeddings", body: answer, raw }, text.length, cache.ttlMs);
       record(gw, logged, { status: 200, chain, usage: answer.usage ?? undefined, input: body.input });
       return reply;
     } finally {
@@ -77,7 +87,7 @@ function record(gw: Gateway, call: LoggedCall, end: EmbeddingsEnd): void {
       let tokens: LoggedTokens = { input: null, output: null, estimated: 0 };
       if (typeof upstream === "number" && Number.isFinite(upstream))
         tokens = { input: upstream, output: 0, estimated: 0 };
-      else if (end.chain && end.input !== undefined) {
+      else if ((end.chain || end.cacheHit) && end.input !== undefined) {
         tokens = { input: await estimateEmbeddingTokens(end.input), output: 0, estimated: 1 };
       }
       pushLogRow(gw, call, end, latencyMs, tokens, null);

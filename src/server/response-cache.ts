@@ -3,10 +3,15 @@
  * first out past `maxEntries` or `maxBytes`, each kept until its TTL. Reads and
  * writes are a Map operation on the request path, no I/O.
  */
-import type { ChatCompletion } from "../core/openai-types.js";
+import type { ChatCompletion, EmbeddingsResponse } from "../core/openai-types.js";
+
+/** A chat answer as a whole completion; embeddings with the upstream's own text, forwarded as it came. */
+export type CachedAnswer =
+  | { kind: "chat"; completion: ChatCompletion }
+  | { kind: "embeddings"; body: EmbeddingsResponse; raw: string | undefined };
 
 interface Entry {
-  completion: ChatCompletion;
+  answer: CachedAnswer;
   bytes: number;
   expiresAt: number;
 }
@@ -31,7 +36,7 @@ export class MemoryResponseCache {
     return this.#bytes;
   }
 
-  get(key: string, now = Date.now()): ChatCompletion | undefined {
+  get(key: string, now = Date.now()): CachedAnswer | undefined {
     const e = this.#entries.get(key);
     if (!e) return undefined;
     this.#entries.delete(key);
@@ -40,11 +45,11 @@ export class MemoryResponseCache {
       return undefined;
     }
     this.#entries.set(key, e);
-    return e.completion;
+    return e.answer;
   }
 
   /** `bytes`: the answer's size as JSON text, what memory is bounded by. */
-  set(key: string, completion: ChatCompletion, bytes: number, ttlMs: number, now = Date.now()): void {
+  set(key: string, answer: CachedAnswer, bytes: number, ttlMs: number, now = Date.now()): void {
     // One answer larger than the whole budget would only evict everything else.
     if (bytes > this.bounds.maxBytes) return;
     const old = this.#entries.get(key);
@@ -52,7 +57,7 @@ export class MemoryResponseCache {
       this.#entries.delete(key);
       this.#bytes -= old.bytes;
     }
-    this.#entries.set(key, { completion, bytes, expiresAt: now + ttlMs });
+    this.#entries.set(key, { answer, bytes, expiresAt: now + ttlMs });
     this.#bytes += bytes;
     for (const [k, e] of this.#entries) {
       if (this.#entries.size <= this.bounds.maxEntries && this.#bytes <= this.bounds.maxBytes) break;
