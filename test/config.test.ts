@@ -97,6 +97,18 @@ tenants:
     expect(problems("- a\n- b\n")).toEqual(["the file must be a YAML mapping (key: value pairs) at the top level"]);
   });
 
+  it("names what is wrong with the response cache and Redis", () => {
+    expect(problems("cache: { store: redis }\n")).toEqual([
+      'cache.store (line 1): is redis but no redis is declared (add redis: { url: redis://host:6379 }), found the string "redis"',
+    ]);
+    expect(problems("redis: { url: localhost:6379 }\n")[0]).toMatch(
+      /^redis\.url \(line 1\): expected a redis:\/\/ or rediss:\/\/ URL/,
+    );
+    expect(
+      problems("routes:\n  r:\n    cache: yes-please\n    variants: [{ name: a, backend: x, model: m }]\n")[0],
+    ).toMatch(/^routes\.r\.cache \(line 3\)/);
+  });
+
   it("accepts sizes with units", () => {
     expect(parseConfig("server: { bodyLimit: 512kb }", "s", {}).server.bodyLimit).toBe(512 * 1024);
     expect(parseConfig("server: { bodyLimit: 2097152 }", "s", {}).server.bodyLimit).toBe(2097152);

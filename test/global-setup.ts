@@ -1,13 +1,16 @@
 /**
  * Builds dist/ once before the tests that run the real `switchyard` command,
  * the web UI (web/dist) that the server serves at / and the browser tests use,
- * and installs Debian's chromium for those tests when it is missing.
+ * installs Debian's chromium for those tests when it is missing, and starts (or
+ * installs) a Redis for the replica tests when none answers on 127.0.0.1:6379.
  */
 import { execFileSync } from "node:child_process";
 import { ensureChromium } from "./browser.js";
+import { ensureRedis } from "./redis.js";
 
-export default function setup(): void {
+export default async function setup(): Promise<void> {
   execFileSync("npx", ["tsc", "-p", "tsconfig.build.json"], { stdio: "inherit" });
   execFileSync("npx", ["vite", "build", "web", "--logLevel", "warn"], { stdio: "inherit" });
   ensureChromium();
+  await ensureRedis();
 }

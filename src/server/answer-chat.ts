@@ -38,7 +38,8 @@ export async function answerChat(
   dialect: ClientDialect,
 ): Promise<FastifyReply> {
   const { requestId, createdAt, principal, body, resolved } = call;
-  const cache = cacheUse(gw, reply, call, "chat");
+  const use = cacheUse(gw, reply, call, "chat");
+  const cache = use instanceof Promise ? await use : use;
   const flight = gw.track();
   // A cached answer calls no upstream: there is no primary call for a shadow to compare with.
   const shadow =

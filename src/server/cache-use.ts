@@ -26,13 +26,35 @@ export interface CacheUse<A> {
 
 type Kinded<K extends CachedAnswer["kind"]> = Extract<CachedAnswer, { kind: K }>;
 
+/**
+ * Synchronous when nothing needs reading (the route has no cache, a bypass,
+ * a sampled request), so a route without a cache pays no await; a lookup in an
+ * asynchronous store (Redis) returns a promise.
+ */
 export function cacheUse<K extends CachedAnswer["kind"]>(
   gw: Gateway,
   reply: FastifyReply,
   call: RoutedCall<Record<string, unknown>>,
   kind: K,
-): CacheUse<Kinded<K>> {
+): CacheUse<Kinded<K>> | Promise<CacheUse<Kinded<K>>> {
   const use = decide(gw, reply.request, call, kind);
+  if (use.state !== "miss" || !use.key) return said(gw, reply, call, use);
+  const found = gw.cache.get(use.key);
+  return found instanceof Promise
+    ? found.then((hit) => said(gw, reply, call, withHit(use, hit, kind)))
+    : said(gw, reply, call, withHit(use, found, kind));
+}
+
+function withHit<K extends CachedAnswer["kind"]>(
+  use: CacheUse<Kinded<K>>,
+  hit: CachedAnswer | undefined,
+  kind: K,
+): CacheUse<Kinded<K>> {
+  return hit?.kind === kind ? { state: "hit", ttlMs: use.ttlMs, hit: hit as Kinded<K> } : use;
+}
+
+/** Says how the cache was used, in the response header and the metrics. */
+function said<A>(gw: Gateway, reply: FastifyReply, call: RoutedCall<unknown>, use: CacheUse<A>): CacheUse<A> {
   if (use.state !== "off") {
     reply.header("x-switchyard-cache", use.state);
     gw.metrics.cacheLookups.inc({ route: call.resolved.name, result: use.state });
@@ -62,7 +84,5 @@ function decide<K extends CachedAnswer["kind"]>(
     variant: call.resolved.variant.name,
     body: call.body,
   });
-  if (asked === "refresh") return { state: "refresh", key, ttlMs };
-  const hit = gw.cache.get(key);
-  return hit?.kind === kind ? { state: "hit", ttlMs, hit: hit as Kinded<K> } : { state: "miss", key, ttlMs };
+  return asked === "refresh" ? { state: "refresh", key, ttlMs } : { state: "miss", key, ttlMs };
 }

@@ -24,7 +24,8 @@ export function registerEmbeddings(app: FastifyInstance, gw: Gateway): void {
     });
     const { body, requestId } = call;
     const logged: LoggedCall = { ...call, stream: false, endpoint: "embeddings" };
-    const cache = cacheUse(gw, reply, call, "embeddings");
+    const use = cacheUse(gw, reply, call, "embeddings");
+    const cache = use instanceof Promise ? await use : use;
     if (cache.hit) {
       const { body: cached, raw } = cache.hit;
       void reply.type("application/json").send(raw ?? JSON.stringify(cached));

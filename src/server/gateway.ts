@@ -18,7 +18,8 @@ import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
-import { MemoryResponseCache } from "./response-cache.js";
+import { RedisResponseCache } from "./redis-response-cache.js";
+import { MemoryResponseCache, type ResponseCacheStore } from "./response-cache.js";
 import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
@@ -29,7 +30,7 @@ export class Gateway {
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
-  readonly cache: MemoryResponseCache;
+  readonly cache: ResponseCacheStore;
   readonly scheduler: ExperimentScheduler;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
@@ -52,12 +53,16 @@ export class Gateway {
       shadowResultsDropped: () => this.log.shadowsDropped,
       cacheEntries: () => this.cache.size,
       cacheBytes: () => this.cache.bytes,
+      cacheFailures: () => (this.cache instanceof RedisResponseCache ? this.cache.failures : 0),
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
-    this.cache = new MemoryResponseCache(config.cache);
+    this.cache =
+      config.cache.store === "redis" && config.redis
+        ? new RedisResponseCache({ ...config.redis, maxBytes: config.cache.maxBytes }, logger)
+        : new MemoryResponseCache(config.cache);
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
@@ -156,6 +161,7 @@ export class Gateway {
     await this.shadow.close();
     await this.log.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
+    await this.cache.close();
     await this.db.destroy();
   }
 }

@@ -32,8 +32,9 @@ export interface ScrapeSources {
   shadowActive(): number;
   shadowQueued(): number;
   shadowResultsDropped(): number;
-  cacheEntries(): number;
-  cacheBytes(): number;
+  cacheEntries(): number | null;
+  cacheBytes(): number | null;
+  cacheFailures(): number;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -147,12 +148,14 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       registers: [registry],
     }),
   };
+  // Only the in-memory store can count what it holds; with Redis, Redis's own INFO says.
   new Gauge({
     name: "switchyard_cache_entries",
-    help: "Answers held by this process's response cache",
+    help: "Answers held by this process's in-memory response cache",
     registers: [registry],
     collect() {
-      this.set(sources.cacheEntries());
+      const n = sources.cacheEntries();
+      if (n !== null) this.set(n);
     },
   });
   new Gauge({
@@ -160,7 +163,16 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     help: "Size of those answers as JSON text",
     registers: [registry],
     collect() {
-      this.set(sources.cacheBytes());
+      const n = sources.cacheBytes();
+      if (n !== null) this.set(n);
+    },
+  });
+  new Gauge({
+    name: "switchyard_cache_store_failures",
+    help: "Response cache commands that failed or timed out (Redis store), answered as misses",
+    registers: [registry],
+    collect() {
+      this.set(sources.cacheFailures());
     },
   });
   return m;

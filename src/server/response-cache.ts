@@ -1,7 +1,8 @@
 /**
- * The response cache of one process: answers by cache key, least recently used
- * first out past `maxEntries` or `maxBytes`, each kept until its TTL. Reads and
- * writes are a Map operation on the request path, no I/O.
+ * Where cached answers live. `MemoryResponseCache` is one process's own: least
+ * recently used first out past `maxEntries` or `maxBytes`, each kept until its
+ * TTL, a Map operation on the request path with no I/O. The Redis store
+ * (redis-response-cache.ts) is shared by replicas.
  */
 import type { ChatCompletion, EmbeddingsResponse } from "../core/openai-types.js";
 
@@ -21,7 +22,18 @@ export interface CacheBounds {
   maxBytes: number;
 }
 
-export class MemoryResponseCache {
+export interface ResponseCacheStore {
+  /** The answer kept under `key`, or undefined (never throws: a store that fails answers a miss). */
+  get(key: string): CachedAnswer | undefined | Promise<CachedAnswer | undefined>;
+  /** Keeps `answer` for `ttlMs`; `bytes` is its size as JSON text. Never throws, never waited for. */
+  set(key: string, answer: CachedAnswer, bytes: number, ttlMs: number): void;
+  /** Entries and bytes held, for the metrics; null when the store cannot tell cheaply. */
+  readonly size: number | null;
+  readonly bytes: number | null;
+  close(): Promise<void>;
+}
+
+export class MemoryResponseCache implements ResponseCacheStore {
   /** A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used. */
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
@@ -64,5 +76,10 @@ export class MemoryResponseCache {
       this.#entries.delete(k);
       this.#bytes -= e.bytes;
     }
+  }
+
+  async close(): Promise<void> {
+    this.#entries.clear();
+    this.#bytes = 0;
   }
 }

@@ -299,12 +299,25 @@ export const configSchema = z
     routes: z.record(name("a route name"), route).default({}),
     tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
     experiments: z.record(name("an experiment name"), experimentSchema).default({}),
+    /** A Redis that replicas share (the response cache with `cache.store: redis`). */
+    redis: z
+      .strictObject({
+        url: z.string().regex(/^rediss?:\/\//, "expected a redis:// or rediss:// URL"),
+        /** Every key Switchyard writes starts with this, so one Redis can serve several deployments. */
+        keyPrefix: z.string().default("switchyard:"),
+        /** A command that takes longer is given up (the cache then answers a miss): Redis never holds a request up. */
+        commandTimeoutMs: ms(250),
+      })
+      .optional(),
     /** The response cache shared by the routes that turn it on (`routes.<name>.cache`). */
     cache: z
       .strictObject({
+        /** memory: this process's own; redis: shared by every replica on the `redis` above. */
+        store: z.enum(["memory", "redis"]).default("memory"),
         ttlMs: ms(3_600_000),
         /** Bounds of the in-memory store: past either, the least recently used answers go. */
         maxEntries: z.number().int().positive().default(10_000),
+        /** Also the largest answer kept, in either store (Redis bounds its own memory with maxmemory). */
         maxBytes: byteSize.default(64 * 1024 * 1024),
       })
       .prefault({}),
@@ -319,6 +332,13 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((cfg, ctx) => {
+    if (cfg.cache.store === "redis" && !cfg.redis) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["cache", "store"],
+        message: "is redis but no redis is declared (add redis: { url: redis://host:6379 })",
+      });
+    }
     const backends = Object.keys(cfg.backends);
     const checkBackend = (ref: string, path: (string | number)[]) => {
       if (!Object.hasOwn(cfg.backends, ref)) {
