@@ -18,7 +18,6 @@ import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
-import { RedisResponseCache } from "./redis-response-cache.js";
 import { MemoryResponseCache, type ResponseCacheStore } from "./response-cache.js";
 import { ShadowRunner } from "./shadow.js";
 
@@ -42,6 +41,7 @@ export class Gateway {
     readonly db: Db,
     readonly logger: Logger,
     plugins: Map<string, PluginFactory>,
+    cache: ResponseCacheStore,
   ) {
     this.log = new RequestLogWriter(openLogSink(db, config.database.url), config.requestLog, logger);
     this.metrics = createMetrics({
@@ -53,16 +53,13 @@ export class Gateway {
       shadowResultsDropped: () => this.log.shadowsDropped,
       cacheEntries: () => this.cache.size,
       cacheBytes: () => this.cache.bytes,
-      cacheFailures: () => (this.cache instanceof RedisResponseCache ? this.cache.failures : 0),
+      cacheFailures: () => this.cache.failures,
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
-    this.cache =
-      config.cache.store === "redis" && config.redis
-        ? new RedisResponseCache({ ...config.redis, maxBytes: config.cache.maxBytes }, logger)
-        : new MemoryResponseCache(config.cache);
+    this.cache = cache;
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
@@ -79,7 +76,7 @@ export class Gateway {
     const plugins = await loadPlugins(config.backends);
     const db = openDatabase(config.database.url);
     await migrateToLatest(db);
-    const gw = new Gateway(config, db, logger, plugins);
+    const gw = new Gateway(config, db, logger, plugins, await openResponseCache(config, logger));
     await gw.keys.start();
     const sync = await syncConfigExperiments(db, config.experiments);
     for (const name of sync.superseded) {
@@ -164,4 +161,11 @@ export class Gateway {
     await this.cache.close();
     await this.db.destroy();
   }
+}
+
+/** The response cache's store; ioredis is loaded only when Redis is configured (it is not small). */
+async function openResponseCache(config: Config, logger: Logger): Promise<ResponseCacheStore> {
+  if (config.cache.store !== "redis" || !config.redis) return new MemoryResponseCache(config.cache);
+  const { RedisResponseCache } = await import("./redis-response-cache.js");
+  return new RedisResponseCache({ ...config.redis, maxBytes: config.cache.maxBytes }, logger);
 }

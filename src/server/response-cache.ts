@@ -30,6 +30,8 @@ export interface ResponseCacheStore {
   /** Entries and bytes held, for the metrics; null when the store cannot tell cheaply. */
   readonly size: number | null;
   readonly bytes: number | null;
+  /** Commands the store could not carry out (answered as misses). */
+  readonly failures: number;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export class MemoryResponseCache implements ResponseCacheStore {
   /** A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used. */
   readonly #entries = new Map<string, Entry>();
   #bytes = 0;
+  readonly failures = 0;
 
   constructor(private readonly bounds: CacheBounds) {}
 
