@@ -9,14 +9,13 @@
 //   node bench/cache.mjs                       # 3 rounds each, 2 s warm-up + 6 s, 64 connections
 //   node bench/cache.mjs --delay-ms 50 --rounds 2
 
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { median, startChild, waitReady } from "./children.mjs";
+import { build, median, startChild, startSwitchyard, stopAll, waitReady, writeResults } from "./children.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
@@ -81,7 +80,7 @@ async function lookups() {
 }
 
 async function main() {
-  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
+  build(ROOT);
   startChild(children, tmp, ROOT, "upstream", [
     path.join(BENCH, "fake-upstream.mjs"),
     "--port",
@@ -90,9 +89,10 @@ async function main() {
     String(opt.delayMs),
   ]);
   await waitReady(`http://${HOST}:${opt.ports.upstream}/v1/models`, "upstream", tmp);
-  const config = path.join(tmp, "switchyard.yaml");
-  fs.writeFileSync(
-    config,
+  await startSwitchyard(
+    children,
+    tmp,
+    ROOT,
     `server: { host: ${HOST}, port: ${opt.ports.switchyard} }
 database: { url: ${path.join(tmp, "bench.db")} }
 auth: { required: false }
@@ -103,15 +103,8 @@ routes:
   cached: { cache: true, variants: [{ name: a, backend: fake, model: fake-model }] }
   plain: { variants: [{ name: a, backend: fake, model: fake-model }] }
 `,
+    opt.ports.switchyard,
   );
-  startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=8",
-    path.join(ROOT, "dist/cli/main.js"),
-    "serve",
-    "--config",
-    config,
-  ]);
-  await waitReady(`http://${HOST}:${opt.ports.switchyard}/readyz`, "switchyard", tmp);
 
   const rounds = [];
   for (let r = 0; r < opt.rounds; r++) {
@@ -156,9 +149,7 @@ routes:
     `         cache (hit rate ${summary.cached.hitRate}): ${summary.cached.rps} req/s, p50 ${summary.cached.p50} ms, p99 ${summary.cached.p99} ms (throughput ratio ${summary.rpsRatio})`,
   );
   if (!args["no-write"]) {
-    const file = path.join(BENCH, "results", `cache-${new Date().toISOString().replaceAll(":", "-")}.json`);
-    const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() };
-    fs.writeFileSync(file, `${JSON.stringify({ options: opt, machine, rounds, summary }, null, 1)}\n`);
+    const file = writeResults(BENCH, "cache", { options: opt, rounds, summary });
     console.log(`results: ${path.relative(ROOT, file)}`);
   }
 }
@@ -168,7 +159,4 @@ main()
     console.error(e.message ?? e);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) c.kill("SIGTERM");
-    setTimeout(() => fs.rmSync(tmp, { recursive: true, force: true }), 500);
-  });
+  .finally(() => stopAll(children, tmp));

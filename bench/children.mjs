@@ -1,6 +1,8 @@
-// Shared by the smaller benchmarks: child processes logged to files, readiness polling, medians.
-import { spawn } from "node:child_process";
+// Shared by the smaller benchmarks: the build, child processes logged to files, Switchyard started on a
+// config, readiness polling, medians, results files.
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 
 /** Starts `node argv...` in `cwd` with its output in `dir/name.log`; `children` collects it for stopping. */
@@ -29,4 +31,41 @@ export async function waitReady(url, name, logDir) {
 export function median(xs) {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** Builds dist/ and the web UI (npm run build), or throws. */
+export function build(root) {
+  if (spawnSync("npm", ["run", "build"], { cwd: root, stdio: "inherit" }).status !== 0) throw new Error("build failed");
+}
+
+/**
+ * Writes `yaml` as the config in `dir` and starts `switchyard serve` on it with the flags `npm start`
+ * uses; resolves with the process once `http://127.0.0.1:port/readyz` answers.
+ */
+export async function startSwitchyard(children, dir, root, yaml, port) {
+  const config = path.join(dir, "switchyard.yaml");
+  fs.writeFileSync(config, yaml);
+  const proc = startChild(children, dir, root, "switchyard", [
+    "--max-semi-space-size=8",
+    path.join(root, "dist/cli/main.js"),
+    "serve",
+    "--config",
+    config,
+  ]);
+  await waitReady(`http://127.0.0.1:${port}/readyz`, "switchyard", dir);
+  return proc;
+}
+
+/** Saves a run's figures as results/<name>-<timestamp>.json with the machine it ran on; returns the path. */
+export function writeResults(benchDir, name, payload) {
+  const file = path.join(benchDir, "results", `${name}-${new Date().toISOString().replaceAll(":", "-")}.json`);
+  const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() };
+  fs.writeFileSync(file, `${JSON.stringify({ ...payload, machine }, null, 1)}\n`);
+  return file;
+}
+
+/** Stops every child and removes the temp dir (after they had a moment to exit). */
+export function stopAll(children, dir) {
+  for (const c of children) c.kill("SIGTERM");
+  setTimeout(() => fs.rmSync(dir, { recursive: true, force: true }), 500);
 }

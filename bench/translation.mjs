@@ -15,14 +15,13 @@
 //   node bench/translation.mjs --only responses      # those scenarios and the passthrough baselines
 //   node bench/translation.mjs --rounds 1 --duration 2 --no-write   # smoke run
 
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { median, startChild, waitReady } from "./children.mjs";
+import { build, median, startChild, startSwitchyard, stopAll, waitReady, writeResults } from "./children.mjs";
 import { runPaced } from "./paced.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -203,7 +202,7 @@ async function micro() {
 }
 
 async function main() {
-  if (spawnSync("npm", ["run", "build"], { cwd: ROOT, stdio: "inherit" }).status !== 0) throw new Error("build failed");
+  build(ROOT);
   startChild(children, tmp, ROOT, "openai", [
     path.join(BENCH, "fake-upstream.mjs"),
     "--port",
@@ -216,9 +215,10 @@ async function main() {
   ]);
   await waitReady(`http://${HOST}:${opt.ports.openai}/v1/models`, "openai", tmp);
   await waitReady(`http://${HOST}:${opt.ports.anthropic}/v1/models`, "anthropic", tmp);
-  const config = path.join(tmp, "switchyard.yaml");
-  fs.writeFileSync(
-    config,
+  const gw = await startSwitchyard(
+    children,
+    tmp,
+    ROOT,
     `server: { host: ${HOST}, port: ${opt.ports.switchyard} }
 database: { url: ${path.join(tmp, "bench.db")} }
 auth: { required: false }
@@ -230,15 +230,8 @@ routes:
   oa: { variants: [{ name: a, backend: openai, model: fake-model }] }
   claude: { variants: [{ name: c, backend: anthropic, model: claude-bench }] }
 `,
+    opt.ports.switchyard,
   );
-  const gw = startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=8",
-    path.join(ROOT, "dist/cli/main.js"),
-    "serve",
-    "--config",
-    config,
-  ]);
-  await waitReady(`http://${HOST}:${opt.ports.switchyard}/readyz`, "switchyard", tmp);
 
   // Each scenario must give a real answer before anything is measured.
   for (const sc of SCENARIOS) {
@@ -299,9 +292,7 @@ routes:
   }
   const translations = await micro();
   if (!args["no-write"]) {
-    const file = path.join(BENCH, "results", `translation-${new Date().toISOString().replaceAll(":", "-")}.json`);
-    const machine = { cpu: os.cpus()[0]?.model, cores: os.cpus().length, node: process.version, loadavg: os.loadavg() };
-    fs.writeFileSync(file, `${JSON.stringify({ options: opt, machine, rounds, summary, translations }, null, 1)}\n`);
+    const file = writeResults(BENCH, "translation", { options: opt, rounds, summary, translations });
     console.log(`results: ${path.relative(ROOT, file)}`);
   }
 }
@@ -311,7 +302,4 @@ main()
     console.error(e.message ?? e);
     process.exitCode = 1;
   })
-  .finally(() => {
-    for (const c of children) c.kill("SIGTERM");
-    setTimeout(() => fs.rmSync(tmp, { recursive: true, force: true }), 500);
-  });
+  .finally(() => stopAll(children, tmp));
