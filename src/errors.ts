@@ -125,6 +125,18 @@ export const errors = {
     (_id: string, param: string) => param,
   ),
 
+  // ── limits ────────────────────────────────────────────────────────────────
+  requestLimit: defineWith(
+    { code: "SY_ERR_LIMIT_REQUESTS", status: 429, type: "rate_limit_error" },
+    (limit: number, resetMs: number) =>
+      `Rate limit reached for this key: ${limit} requests per minute. Try again in ${Math.ceil(resetMs / 1000)} s`,
+  ),
+  tokenLimit: defineWith(
+    { code: "SY_ERR_LIMIT_TOKENS", status: 429, type: "rate_limit_error" },
+    (limit: number, resetMs: number) =>
+      `Rate limit reached for this key: ${limit} tokens per minute. Try again in ${Math.ceil(resetMs / 1000)} s`,
+  ),
+
   // ── routing ───────────────────────────────────────────────────────────────
   unknownRoute: define(
     { code: "SY_ERR_ROUTE_UNKNOWN", status: 404, type: "not_found_error" },

@@ -3,6 +3,7 @@
  * cache, the resilient backends and metrics; and the order they start and stop
  * in (a graceful drain loses no log row).
  */
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Cancel } from "../backends/cancel.js";
 import type { PluginFactory } from "../backends/plugin.js";
@@ -18,6 +19,9 @@ import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { KeyRateLimits } from "./rate-limits.js";
+import { openRedis } from "./redis-client.js";
+import { RedisResponseCache } from "./redis-response-cache.js";
 import { MemoryResponseCache, type ResponseCacheStore } from "./response-cache.js";
 import { ShadowRunner } from "./shadow.js";
 
@@ -30,6 +34,9 @@ export class Gateway {
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
   readonly cache: ResponseCacheStore;
+  /** Per-key rate limits; undefined when no tenant has any. */
+  readonly limits: KeyRateLimits | undefined;
+  readonly #redis: Redis | undefined;
   readonly scheduler: ExperimentScheduler;
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
@@ -41,7 +48,7 @@ export class Gateway {
     readonly db: Db,
     readonly logger: Logger,
     plugins: Map<string, PluginFactory>,
-    cache: ResponseCacheStore,
+    shared: { cache: ResponseCacheStore; limits: KeyRateLimits | undefined; redis: Redis | undefined },
   ) {
     this.log = new RequestLogWriter(openLogSink(db, config.database.url), config.requestLog, logger);
     this.metrics = createMetrics({
@@ -59,7 +66,9 @@ export class Gateway {
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
-    this.cache = cache;
+    this.cache = shared.cache;
+    this.limits = shared.limits;
+    this.#redis = shared.redis;
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
       const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
@@ -76,7 +85,13 @@ export class Gateway {
     const plugins = await loadPlugins(config.backends);
     const db = openDatabase(config.database.url);
     await migrateToLatest(db);
-    const gw = new Gateway(config, db, logger, plugins, await openResponseCache(config, logger));
+    const redis = await sharedRedis(config, logger);
+    const shared = {
+      cache: openResponseCache(config, redis, logger),
+      limits: await KeyRateLimits.open(config, redis),
+      redis,
+    };
+    const gw = new Gateway(config, db, logger, plugins, shared);
     await gw.keys.start();
     const sync = await syncConfigExperiments(db, config.experiments);
     for (const name of sync.superseded) {
@@ -159,13 +174,27 @@ export class Gateway {
     await this.log.close();
     await Promise.allSettled([...this.backends.values()].map((b) => b.close()));
     await this.cache.close();
+    await this.#redis?.quit().catch(() => this.#redis?.disconnect());
     await this.db.destroy();
   }
 }
 
-/** The response cache's store; ioredis is loaded only when Redis is configured (it is not small). */
-async function openResponseCache(config: Config, logger: Logger): Promise<ResponseCacheStore> {
-  if (config.cache.store !== "redis" || !config.redis) return new MemoryResponseCache(config.cache);
-  const { RedisResponseCache } = await import("./redis-response-cache.js");
-  return new RedisResponseCache({ ...config.redis, maxBytes: config.cache.maxBytes }, logger);
+/** The Redis connection, when the cache or the limits are configured on it. */
+async function sharedRedis(config: Config, logger: Logger): Promise<Redis | undefined> {
+  if (!config.redis || (config.cache.store !== "redis" && config.limits.store !== "redis")) return undefined;
+  let lastWarn = 0;
+  return openRedis(config.redis, (e) => {
+    // The URL may carry a password: only the error's own message is logged, at most once a minute.
+    if (Date.now() - lastWarn < 60_000) return;
+    lastWarn = Date.now();
+    logger.warn(
+      { err: { message: (e as Error)?.message } },
+      "Redis unreachable: cache misses, limits counted per replica",
+    );
+  });
+}
+
+function openResponseCache(config: Config, redis: Redis | undefined, logger: Logger): ResponseCacheStore {
+  if (config.cache.store !== "redis" || !redis || !config.redis) return new MemoryResponseCache(config.cache);
+  return new RedisResponseCache(redis, { keyPrefix: config.redis.keyPrefix, maxBytes: config.cache.maxBytes }, logger);
 }

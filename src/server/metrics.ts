@@ -20,6 +20,7 @@ export interface GatewayMetrics {
   shadowQueued: Gauge;
   shadowResultsDropped: Gauge;
   cacheLookups: Counter<"route" | "result">;
+  rateLimited: Counter<"tenant" | "code">;
 }
 
 export const BREAKER_VALUE = { closed: 0, "half-open": 1, open: 2 } as const;
@@ -140,6 +141,12 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       collect() {
         this.set(sources.shadowResultsDropped());
       },
+    }),
+    rateLimited: new Counter({
+      name: "switchyard_rate_limited_total",
+      help: "Calls refused with a 429 by a key's limits, by tenant and limit (SY_ERR_LIMIT_REQUESTS or _TOKENS)",
+      labelNames: ["tenant", "code"],
+      registers: [registry],
     }),
     cacheLookups: new Counter({
       name: "switchyard_cache_lookups_total",

@@ -135,6 +135,8 @@ export function pushLogRow(
   const backendName = chain?.target.backend.name ?? null;
   const model = chain?.target.model ?? null;
   const { input, output, estimated } = tokens;
+  // A cached answer used no upstream tokens, so it spends none of the key's.
+  if (gw.limits && !end.cacheHit) gw.limits.spend(o.principal, (input ?? 0) + (output ?? 0));
   const backendCfg = chain ? gw.config.backends[chain.target.backend.name] : undefined;
   const price = model ? backendCfg?.prices[model] : undefined;
   const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];

@@ -3,17 +3,15 @@
  * (`<keyPrefix>cache:<hash>`), its JSON as the value, expiring with the TTL.
  * Redis is an optimisation here, never a dependency of an answer: a command
  * that fails or takes longer than `commandTimeoutMs` is a miss (or a write not
- * made), counted and logged at most once a minute, and commands are refused at
- * once rather than queued while Redis is unreachable.
+ * made), counted and logged at most once a minute (see redis-client.ts for how
+ * the connection fails fast).
  */
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import type { CachedAnswer, ResponseCacheStore } from "./response-cache.js";
 
 export interface RedisCacheOptions {
-  url: string;
   keyPrefix: string;
-  commandTimeoutMs: number;
   /** Larger answers are not stored. */
   maxBytes: number;
 }
@@ -21,7 +19,6 @@ export interface RedisCacheOptions {
 const WARN_EVERY_MS = 60_000;
 
 export class RedisResponseCache implements ResponseCacheStore {
-  readonly #redis: Redis;
   readonly #prefix: string;
   #lastWarn = 0;
   /** Commands that failed (Redis down, slow, or an unreadable value). */
@@ -30,23 +27,16 @@ export class RedisResponseCache implements ResponseCacheStore {
   readonly bytes = null;
 
   constructor(
+    private readonly redis: Redis,
     private readonly opts: RedisCacheOptions,
     private readonly logger: Logger,
   ) {
     this.#prefix = `${opts.keyPrefix}cache:`;
-    this.#redis = new Redis(opts.url, {
-      commandTimeout: opts.commandTimeoutMs,
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      // Reconnects in the background, at most every 2 s.
-      retryStrategy: (attempt) => Math.min(attempt * 200, 2000),
-    });
-    this.#redis.on("error", (e) => this.#warn(e));
   }
 
   async get(key: string): Promise<CachedAnswer | undefined> {
     try {
-      const text = await this.#redis.get(this.#prefix + key);
+      const text = await this.redis.get(this.#prefix + key);
       return text === null ? undefined : (JSON.parse(text) as CachedAnswer);
     } catch (e) {
       this.#warn(e);
@@ -56,11 +46,15 @@ export class RedisResponseCache implements ResponseCacheStore {
 
   set(key: string, answer: CachedAnswer, bytes: number, ttlMs: number): void {
     if (bytes > this.opts.maxBytes) return;
-    this.#redis.set(this.#prefix + key, JSON.stringify(answer), "PX", ttlMs).catch((e) => this.#warn(e));
+    this.redis.set(this.#prefix + key, JSON.stringify(answer), "PX", ttlMs).catch((e) => this.#warn(e));
   }
 
-  async close(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  /** The connection is the gateway's to close. */
+  async close(): Promise<void> {}
+
+  /** Counted always, logged at most once a minute; the connection's own errors come here too. */
+  warn(e: unknown): void {
+    this.#warn(e);
   }
 
   #warn(e: unknown): void {

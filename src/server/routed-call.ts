@@ -7,7 +7,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Unit, unitOf } from "../core/experiment.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { BodyProblem } from "../core/validate-chat.js";
-import { errors } from "../errors.js";
+import { errors, isSwitchyardError } from "../errors.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import { type ResolvedRoute, resolveRoute } from "./resolve-route.js";
@@ -58,6 +58,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   const principal = await gw.auth.authenticate(req);
   const body = await parse(req.body, principal);
   if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
+  if (gw.limits) await admit(gw, reply, principal);
   const clientSession = header(req, "x-switchyard-session");
   const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);
   const user = body.user ?? header(req, "x-switchyard-user") ?? null;
@@ -85,6 +86,18 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
     resolved,
     headers,
   };
+}
+
+/** Counts the call against its key's limits and says where it stands in x-ratelimit-* headers, on a 429 too. */
+async function admit(gw: Gateway, reply: FastifyReply, principal: Principal): Promise<void> {
+  try {
+    reply.headers(await (gw.limits as NonNullable<Gateway["limits"]>).admit(principal));
+  } catch (e) {
+    const headers = (e as { headers?: Record<string, string> }).headers;
+    if (headers) reply.headers(headers);
+    if (isSwitchyardError(e)) gw.metrics.rateLimited.inc({ tenant: principal.tenant, code: e.code });
+    throw e;
+  }
 }
 
 /** A `parse` for `beginRoutedCall` from a check that reports the first problem. */

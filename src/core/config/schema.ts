@@ -258,9 +258,17 @@ export const experimentSchema = z.strictObject({
   winner: z.string().optional(),
 });
 
+/** Limits on each key of a tenant, over a sliding minute; a limit left out is no limit. */
+const keyLimits = z.strictObject({
+  requestsPerMinute: z.number().int().positive().optional(),
+  /** Input and output tokens of answered calls (cache hits spend none). */
+  tokensPerMinute: z.number().int().positive().optional(),
+});
+
 const tenant = z.strictObject({
   /** Routes this tenant's keys may call: a list, or "*" for all. */
   routes: z.union([z.literal("*"), z.array(z.string())]).default("*"),
+  limits: keyLimits.optional(),
 });
 
 export const configSchema = z
@@ -309,6 +317,8 @@ export const configSchema = z
         commandTimeoutMs: ms(250),
       })
       .optional(),
+    /** Where the keys' rate counters live: this process (memory) or the shared `redis` (every replica counts together). */
+    limits: z.strictObject({ store: z.enum(["memory", "redis"]).default("memory") }).prefault({}),
     /** The response cache shared by the routes that turn it on (`routes.<name>.cache`). */
     cache: z
       .strictObject({
@@ -332,12 +342,14 @@ export const configSchema = z
       .prefault({}),
   })
   .superRefine((cfg, ctx) => {
-    if (cfg.cache.store === "redis" && !cfg.redis) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["cache", "store"],
-        message: "is redis but no redis is declared (add redis: { url: redis://host:6379 })",
-      });
+    for (const section of ["cache", "limits"] as const) {
+      if (cfg[section].store === "redis" && !cfg.redis) {
+        ctx.addIssue({
+          code: "custom",
+          path: [section, "store"],
+          message: "is redis but no redis is declared (add redis: { url: redis://host:6379 })",
+        });
+      }
     }
     const backends = Object.keys(cfg.backends);
     const checkBackend = (ref: string, path: (string | number)[]) => {
