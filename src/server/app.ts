@@ -9,6 +9,7 @@ import { registerChat } from "./chat.js";
 import { registerConversations } from "./conversations.js";
 import { registerDatasets } from "./datasets.js";
 import { registerEmbeddings } from "./embeddings.js";
+import { registerExperimentTimeseries } from "./experiment-timeseries.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
@@ -79,6 +80,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerFeedback(app, gw);
   registerModels(app, gw);
   registerReports(app, gw);
+  registerExperimentTimeseries(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);
