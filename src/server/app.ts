@@ -13,6 +13,7 @@ import { registerExperimentTimeseries } from "./experiment-timeseries.js";
 import { registerExperimentsAdmin } from "./experiments-admin.js";
 import { registerFeedback } from "./feedback.js";
 import type { Gateway } from "./gateway.js";
+import { registerKeysAdmin } from "./keys-admin.js";
 import { registerMe } from "./me.js";
 import { registerMessages } from "./messages.js";
 import { registerModels } from "./models.js";
@@ -81,6 +82,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerModels(app, gw);
   registerReports(app, gw);
   registerExperimentTimeseries(app, gw);
+  registerKeysAdmin(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);
