@@ -45,7 +45,9 @@ export function ExperimentTrends(props: { name: string }) {
       ),
   });
   const variants = q.data?.variants ?? [];
-  const span: [number, number] = q.data ? [q.data.from, q.data.to] : [0, 1];
+  // From the start of the first bucket: the experiment's first hour begins before it did.
+  const size = bucket === "hour" ? 3_600_000 : 86_400_000;
+  const span: [number, number] = q.data ? [Math.floor(q.data.from / size) * size, q.data.to] : [0, 1];
   const share: Series[] = variants.map((v) => ({
     label: v.variant,
     points: v.points.map((p) => [p.t, Math.round(p.share * 1000) / 10]),
