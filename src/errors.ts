@@ -197,6 +197,17 @@ export const errors = {
     (what: string) => `This key may not ${what}`,
   ),
 
+  // ── keys ──────────────────────────────────────────────────────────────────
+  keyUnknown: define(
+    { code: "SY_ERR_KEY_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No API key '${id}' in your tenant`,
+  ),
+  keyRevokeSelf: define(
+    { code: "SY_ERR_KEY_REVOKE_SELF", status: 409, type: "invalid_request_error" },
+    (id: string) =>
+      `Key '${id}' is the one this request is signed with; revoke it with another admin key so you are not locked out`,
+  ),
+
   // ── backends ──────────────────────────────────────────────────────────────
   upstreamStatus: defineWith(
     { code: "SY_ERR_UPSTREAM_STATUS", status: 502, type: "api_error", retryable: true },

@@ -350,7 +350,24 @@ describe("the web UI in a browser", () => {
       "0",
       "0.0000",
     ]);
-    expect(await page.locator(".chart canvas").count()).toBe(2);
+    // The experiment over time: every analysed request went to house-model, so its share is 100 % each hour.
+    const trend = page.getByRole("table", { name: "Per variant and hour" });
+    await trend.waitFor();
+    const series = await api<{ variants: { variant: string; points: { t: number; requests: number }[] }[] }>(
+      "/v1/experiments/house-trial/timeseries",
+      adminKey,
+    );
+    expect(series.variants.map((v) => v.variant)).toEqual(["house-model"]);
+    const trendRows = await trend
+      .locator("tbody tr")
+      .evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll("td")].slice(1, 5).map((td) => td.textContent)));
+    expect(trendRows).toEqual(
+      (series.variants[0]?.points ?? []).map((p) => ["house-model", String(p.requests), "100.0%", "0"]),
+    );
+    // Share and latency of the experiment, then requests and cost of the routes.
+    expect(await page.locator(".chart canvas").count()).toBe(4);
+    expect(await page.getByRole("img", { name: /^Traffic share per hour/ }).count()).toBe(1);
+    expect(await page.getByRole("img", { name: /^Latency p50 \/ p95 per hour/ }).count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });
   });
 
@@ -456,9 +473,69 @@ describe("the web UI in a browser", () => {
     expect(dpoRows.map((r) => r.source)).toEqual(["preference"]);
   });
 
+  it("creates a key shown once, which signs in elsewhere until the admin revokes it", async () => {
+    await page.getByRole("link", { name: "Keys" }).click();
+    const keys = page.getByRole("table", { name: "Keys" });
+    await expect
+      .poll(() => keys.locator("tbody tr td:first-child").allTextContents())
+      .toEqual(["(none)", "browser-test"]);
+    // The admin's own key cannot be revoked from the session it signs.
+    expect(await keys.locator("tbody tr", { hasText: "(none)" }).textContent()).toContain("signed in with it");
+
+    await context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: gw.url });
+    await page.getByLabel("Name").fill("ci bot");
+    await page.getByLabel("Role").selectOption("app");
+    await page.getByRole("button", { name: "Create key" }).click();
+    const shown = page.getByRole("region", { name: "New key" });
+    await shown.waitFor();
+    expect(await shown.getByRole("alert").textContent()).toContain("This is the only time the key ci bot is shown");
+    const newKey = await shown.getByLabel("Key").inputValue();
+    expect(newKey).toMatch(/^sy-/);
+    await shown.getByRole("button", { name: "Copy" }).click();
+    await shown.getByText("Copied.").waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(newKey);
+    await page.screenshot({ path: join(SHOTS, "keys.png"), fullPage: true });
+    const row = keys.locator("tbody tr", { hasText: "ci bot" });
+    await expect
+      .poll(() => row.locator("td").allTextContents())
+      .toEqual(["ci bot", "app", `${newKey.slice(0, 9)}…`, expect.any(String), "active", "Revoke"]);
+    await shown.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => shown.count()).toBe(0);
+    // Once dismissed, the key is nowhere on the page, and the API never gives it again.
+    expect(await page.locator("body").textContent()).not.toContain(newKey);
+    expect(JSON.stringify(await api("/v1/admin/keys", adminKey))).not.toContain(newKey);
+
+    // Someone else signs in with it, in a browser of their own.
+    const elsewhere = await launchBrowser();
+    try {
+      const theirs = await elsewhere.newPage();
+      await theirs.goto(gw.url);
+      await theirs.getByLabel("Switchyard key").fill(newKey);
+      await theirs.getByRole("button", { name: "Sign in" }).click();
+      await theirs.getByRole("button", { name: "Sign out" }).waitFor();
+      expect(await theirs.locator(".badge").textContent()).toBe("acme · app");
+
+      await row.getByRole("button", { name: "Revoke ci bot" }).click();
+      await row.getByRole("button", { name: "Yes, revoke" }).click();
+      await expect.poll(() => row.locator("td").nth(4).textContent()).toMatch(/^revoked /);
+      // The gateway drops a revoked key from its cache (at once here; other replicas within 10 s).
+      await expect
+        .poll(async () => (await fetch(`${gw.url}/v1/me`, { headers: { authorization: `Bearer ${newKey}` } })).status, {
+          timeout: 15_000,
+        })
+        .toBe(401);
+      // Their next visit checks the kept key again and is refused.
+      await theirs.reload();
+      await theirs.getByLabel("Switchyard key").waitFor();
+      expect(await theirs.getByRole("alert").textContent()).toMatch(/^Signed out: .*Invalid API key/);
+    } finally {
+      await elsewhere.close();
+    }
+  });
+
   it("fits a phone-width screen in every view", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
-    for (const view of ["Chat", "History", "Arena", "Dashboard", "Datasets", "Backends"]) {
+    for (const view of ["Chat", "History", "Arena", "Dashboard", "Datasets", "Backends", "Keys"]) {
       await page.getByRole("link", { name: view, exact: true }).click();
       await page.getByRole("main").locator("section").first().waitFor();
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

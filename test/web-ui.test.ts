@@ -67,6 +67,7 @@ describe("the web UI at /", () => {
       "/admin/dashboard",
       "/admin/datasets",
       "/admin/backends",
+      "/admin/keys",
     ]) {
       const res = await fetch(`${gw.url}${path}`);
       expect(res.status, path).toBe(200);

@@ -15,7 +15,7 @@ import type { Gateway } from "./gateway.js";
 
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: { from?: string; to?: string; alpha?: string } }>;
 
-function timeParam(name: string, v: string | undefined, fallback: number): number {
+export function timeParam(name: string, v: string | undefined, fallback: number): number {
   if (v === undefined) return fallback;
   // Digits only: Number() would also take "", "0x10" and "1e3".
   if (!/^\d{1,15}$/.test(v)) throw errors.invalidQuery(name, "milliseconds since the epoch, a whole number");

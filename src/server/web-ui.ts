@@ -31,6 +31,7 @@ export const UI_ROUTES = [
   "/admin/dashboard",
   "/admin/datasets",
   "/admin/backends",
+  "/admin/keys",
 ] as const;
 
 // Two levels up from both src/server (tests, tsx) and dist/server (npm start).

@@ -16,6 +16,7 @@ type Session = { key: string; me: Me } | null;
 const Dashboard = lazy(() => import("./views/Dashboard").then((m) => ({ default: m.Dashboard })));
 const Datasets = lazy(() => import("./views/Datasets").then((m) => ({ default: m.Datasets })));
 const Backends = lazy(() => import("./views/Backends").then((m) => ({ default: m.Backends })));
+const Keys = lazy(() => import("./views/Keys").then((m) => ({ default: m.Keys })));
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
@@ -102,6 +103,11 @@ function Shell() {
               Backends
             </Link>
           )}
+          {admin && (
+            <Link to="/admin/keys" current={route.view === "keys"}>
+              Keys
+            </Link>
+          )}
         </nav>
         <div className="who">
           {admin && (
@@ -136,6 +142,7 @@ function Shell() {
             (admin ? <Datasets /> : <p role="alert">Dataset export is for admin keys only.</p>)}
           {route.view === "backends" &&
             (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
+          {route.view === "keys" && (admin ? <Keys /> : <p role="alert">Keys are managed with admin keys only.</p>)}
           {route.view === "not-found" && (
             <p role="alert">
               Nothing at {route.path}. <Link to="/chat">Go to the chat</Link>.

@@ -191,3 +191,30 @@ export interface ExperimentEvent {
 
 export const patchJson = <T>(key: string, path: string, body: unknown): Promise<T> =>
   apiJson<T>(key, path, { method: "PATCH", body: JSON.stringify(body) });
+
+export interface ExperimentTimeseries {
+  experiment: string;
+  from: number;
+  to: number;
+  bucket: "hour" | "day";
+  variants: {
+    variant: string;
+    points: {
+      t: number;
+      requests: number;
+      share: number;
+      successes: number;
+      failures: number;
+      latencyMs: { p50: number | null; p95: number | null };
+    }[];
+  }[];
+}
+
+export interface ApiKey {
+  id: string;
+  name: string | null;
+  role: Role;
+  prefix: string;
+  created_at: number;
+  revoked_at: number | null;
+}

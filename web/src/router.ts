@@ -11,6 +11,7 @@ export type Route =
   | { view: "backends" }
   | { view: "dashboard" }
   | { view: "datasets" }
+  | { view: "keys" }
   | { view: "not-found"; path: string };
 
 export function parse(path: string): Route {
@@ -22,6 +23,7 @@ export function parse(path: string): Route {
   if (path === "/admin/backends") return { view: "backends" };
   if (path === "/admin/dashboard") return { view: "dashboard" };
   if (path === "/admin/datasets") return { view: "datasets" };
+  if (path === "/admin/keys") return { view: "keys" };
   return { view: "not-found", path };
 }
 

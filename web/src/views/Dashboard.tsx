@@ -1,7 +1,8 @@
 /**
  * Admin dashboard: an experiment's report (GET /v1/experiments/:name/report:
  * the GO / NO-GO verdict and its criteria, per variant success, latency and
- * feedback with intervals) and route usage over time (GET /v1/admin/usage).
+ * feedback with intervals), its traffic share and latency over time
+ * (ExperimentTrends), and route usage over time (GET /v1/admin/usage).
  */
 import { useQuery } from "@tanstack/react-query";
 import { useState } from "react";
@@ -18,6 +19,7 @@ import { type Series, TimeChart } from "../chart";
 import { type Column, SortableTable } from "../table";
 import { ErrorNote, Loading } from "../ui";
 import { ExperimentControls } from "./ExperimentControls";
+import { ExperimentTrends } from "./ExperimentTrends";
 import { NewExperiment } from "./NewExperiment";
 import { ShadowPanel } from "./ShadowPanel";
 
@@ -182,6 +184,7 @@ export function Dashboard() {
       )}
       <NewExperiment onCreated={setChosen} />
       {name && <ExperimentPanel name={name} />}
+      {name && <ExperimentTrends name={name} />}
       {name && <ShadowPanel name={name} />}
       {selected && <ExperimentControls experiment={selected} />}
       <h2>Route usage</h2>
