@@ -87,8 +87,16 @@ describe("requests per minute", () => {
     expect(refused.remaining).toBe("0");
     expect(Number(refused.retryAfter)).toBeGreaterThan(0);
     expect(Number(refused.retryAfter)).toBeLessThanOrEqual(60);
-    // Another key of the same tenant has its own count; a tenant without limits gets no headers.
+    // Another key of the same tenant has its own count, streamed answers carry the headers too,
+    // and a tenant without limits gets none.
     expect((await chat(gw.url, keys.b as string)).remaining).toBe("2");
+    const streamed = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${keys.b}` },
+      body: JSON.stringify({ model: "chat", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    });
+    await streamed.text();
+    expect([streamed.status, streamed.headers.get("x-ratelimit-remaining-requests")]).toEqual([200, "1"]);
     const free = await chat(gw.url, keys.f as string);
     expect([free.status, free.limit]).toEqual([200, null]);
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();

@@ -5,6 +5,7 @@
  * client's dialect), and one row to the request log, built after the answer
  * has gone out.
  */
+import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyReply } from "fastify";
 import { ChainError, type ChainResult, runChain } from "../backends/chain.js";
 import type { Started } from "../backends/resilient.js";
@@ -113,16 +114,7 @@ export async function answerChat(
       });
       return reply;
     }
-    const streamed = await streamToClient(
-      gw,
-      reply,
-      call.headers,
-      outcome,
-      chain.started,
-      chain.target.backend.name,
-      dialect,
-      chain,
-    );
+    const streamed = await streamToClient(gw, reply, outcome, chain.started, chain.target.backend.name, dialect, chain);
     if (cache.key && streamed) {
       gw.cache.set(cache.key, { kind: "chat", completion: streamed }, JSON.stringify(streamed).length, cache.ttlMs);
     }
@@ -153,7 +145,6 @@ function toSwitchyardError(gw: Gateway, e: unknown, requestId: string): Switchya
 async function streamToClient(
   gw: Gateway,
   reply: FastifyReply,
-  headers: Record<string, string>,
   outcome: CallOutcome,
   started: Started,
   backendName: string,
@@ -161,11 +152,12 @@ async function streamToClient(
   chain: ChainResult | undefined,
 ): Promise<ChatCompletion | undefined> {
   if (started.kind !== "stream") return undefined;
+  // Every header set on the reply so far (x-switchyard-*, x-ratelimit-*, x-switchyard-cache):
+  // a hijacked reply sends only what is written here.
+  const set = reply.getHeaders() as OutgoingHttpHeaders;
   reply.hijack();
-  const cacheState = reply.getHeader("x-switchyard-cache");
   reply.raw.writeHead(200, {
-    ...headers,
-    ...(typeof cacheState === "string" ? { "x-switchyard-cache": cacheState } : {}),
+    ...set,
     // A replayed answer came from no backend (the log says so too).
     ...(chain ? { "x-switchyard-backend": backendName } : {}),
     "content-type": "text/event-stream; charset=utf-8",
@@ -261,7 +253,7 @@ async function answerFromCache(
       yield* items.slice(1);
     })();
     const started: Started = { kind: "stream", first: items[0], rest, finish: () => {} };
-    await streamToClient(gw, reply, call.headers, outcome, started, backend, dialect, undefined);
+    await streamToClient(gw, reply, outcome, started, backend, dialect, undefined);
     return reply;
   }
   let text: string;

@@ -26,8 +26,6 @@ export interface RoutedCall<B> {
   user: string | null;
   unit: Unit;
   resolved: ResolvedRoute;
-  /** The x-switchyard-* headers already set on the reply, for a hijacked stream to repeat. */
-  headers: Record<string, string>;
 }
 
 export function header(req: FastifyRequest, name: string): string | undefined {
@@ -84,7 +82,6 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
     user,
     unit,
     resolved,
-    headers,
   };
 }
 
