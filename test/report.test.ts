@@ -189,6 +189,23 @@ describe("the experiment report", () => {
       near(m.p99, p99);
     }
     expect(variant("a").ttftMs).toEqual({ mean: null, p50: null, p95: null, p99: null });
+    // b's successful latencies 110…1100 counted into the histogram's bins (none within the sketch's
+    // 0.5 % of an edge): ≤250: 110, 220; ≤500: 330, 440; ≤1000: 550…990; ≤2500: 1100.
+    expect(
+      report.latencyHistogram.b.map((bin: { upToMs: number | null; count: number }) => [bin.upToMs, bin.count]),
+    ).toEqual([
+      [50, 0],
+      [100, 0],
+      [250, 2],
+      [500, 2],
+      [1000, 5],
+      [2500, 1],
+      [5000, 0],
+      [10_000, 0],
+      [30_000, 0],
+      [60_000, 0],
+      [null, 0],
+    ]);
   });
 
   it("gives tokens, cost, thumbs, stars and the preference record", () => {

@@ -364,8 +364,19 @@ describe("the web UI in a browser", () => {
     expect(trendRows).toEqual(
       (series.variants[0]?.points ?? []).map((p) => ["house-model", String(p.requests), "100.0%", "0"]),
     );
-    // Share and latency of the experiment, then requests and cost of the routes.
-    expect(await page.locator(".chart canvas").count()).toBe(4);
+    // The latency distribution: its table holds the report's histogram, bin by bin.
+    const report = await api<{ latencyHistogram: Record<string, { count: number }[]> }>(
+      "/v1/experiments/house-trial/report",
+      adminKey,
+    );
+    const distribution = page.getByRole("table", { name: "Latency distribution" });
+    await distribution.waitFor();
+    const counts = await distribution.locator("tbody tr td").allTextContents();
+    expect(counts).toEqual((report.latencyHistogram["house-model"] ?? []).map((b) => String(b.count)));
+    expect(counts.map(Number).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
+    expect(await page.getByRole("img", { name: /^Latency of successful answers/ }).count()).toBe(1);
+    // Share and latency of the experiment, its latency distribution, then requests and cost of the routes.
+    expect(await page.locator(".chart canvas").count()).toBe(5);
     expect(await page.getByRole("img", { name: /^Traffic share per hour/ }).count()).toBe(1);
     expect(await page.getByRole("img", { name: /^Latency p50 \/ p95 per hour/ }).count()).toBe(1);
     await page.screenshot({ path: join(SHOTS, "dashboard.png"), fullPage: true });

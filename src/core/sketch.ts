@@ -52,3 +52,27 @@ export function sketchQuantile(s: Sketch, q: number): number | null {
   }
   return null;
 }
+
+/** Upper edges (ms) of the latency histogram a report shows; the last bin holds everything above. */
+export const HISTOGRAM_EDGES_MS = [50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000] as const;
+
+export interface HistogramBin {
+  /** The bin holds values ≤ this (ms) and above the previous edge; null for the last, open bin. */
+  upToMs: number | null;
+  count: number;
+}
+
+/**
+ * A sketch's values counted into `edges`, each bucket by its representative
+ * (so a value near an edge can land in the neighbouring bin, within the
+ * sketch's relative error).
+ */
+export function sketchHistogram(s: Sketch, edges: readonly number[] = HISTOGRAM_EDGES_MS): HistogramBin[] {
+  const bins: HistogramBin[] = [...edges.map((e) => ({ upToMs: e, count: 0 })), { upToMs: null, count: 0 }];
+  for (const [k, n] of Object.entries(s)) {
+    const value = k === "z" ? 0 : (2 * SKETCH_GAMMA ** Number(k)) / (SKETCH_GAMMA + 1);
+    const i = edges.findIndex((e) => value <= e);
+    (bins[i === -1 ? edges.length : i] as HistogramBin).count += n;
+  }
+  return bins;
+}

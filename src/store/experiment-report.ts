@@ -12,7 +12,7 @@ import {
   type Percentiles,
   type VariantSums,
 } from "../core/report.js";
-import { mergeSketch, type Sketch, sketchQuantile } from "../core/sketch.js";
+import { type HistogramBin, mergeSketch, type Sketch, sketchHistogram, sketchQuantile } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { StoredExperiment } from "./experiments.js";
 import {
@@ -29,7 +29,11 @@ import {
 import { HOUR_MS } from "./rollups.js";
 import { type ShadowSummary, shadowSummary } from "./shadow-results.js";
 
-export type FullReport = ExperimentReport & { shadow: ShadowSummary[] };
+export type FullReport = ExperimentReport & {
+  shadow: ShadowSummary[];
+  /** Per variant: successful answers' latency counted into bins (core/sketch.ts HISTOGRAM_EDGES_MS). */
+  latencyHistogram: Record<string, HistogramBin[]>;
+};
 
 export interface ReportOptions {
   from?: number;
@@ -119,6 +123,7 @@ export async function experimentReport(
     feedbackParts.push(await feedbackSums(db, edge));
   }
 
+  const latencySketches = mergedSketches(latencyParts);
   const since = Math.max(from, (await lastSplitChange(db, e.name)) ?? e.createdAt);
   const shares = sharesOf(e.allocation);
   const report = buildReport({
@@ -133,7 +138,7 @@ export async function experimentReport(
     },
     window: { from, to },
     sums: merged(sumParts, addSums),
-    latency: percentilesOf(mergedSketches(latencyParts)),
+    latency: percentilesOf(latencySketches),
     ttft: percentilesOf(mergedSketches(ttftParts)),
     feedback: merged(feedbackParts, addFeedback),
     preferences: await preferencePicks(db, scope),
@@ -141,5 +146,7 @@ export async function experimentReport(
     exposuresSince: since,
     ...(opts.alpha !== undefined ? { alpha: opts.alpha } : {}),
   });
-  return { ...report, shadow: await shadowSummary(db, e.name, tenant) };
+  // The distribution of successful answers' latency per variant, for a histogram.
+  const latencyHistogram = Object.fromEntries([...latencySketches].map(([v, sk]) => [v, sketchHistogram(sk)]));
+  return { ...report, latencyHistogram, shadow: await shadowSummary(db, e.name, tenant) };
 }

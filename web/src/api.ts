@@ -146,12 +146,20 @@ export interface VariantReport {
   costUsd: { total: number };
 }
 
+export interface HistogramBin {
+  /** Values ≤ this (ms) and above the previous bin's; null for the last, open bin. */
+  upToMs: number | null;
+  count: number;
+}
+
 export interface ExperimentReport {
   experiment: string;
   route: string;
   status: string;
   control: string;
   variants: VariantReport[];
+  /** Per variant: successful answers' latency counted into bins. */
+  latencyHistogram: Record<string, HistogramBin[]>;
   verdict: {
     decision: "go" | "no_go" | "pending" | "no_criteria";
     criteria: {

@@ -15,7 +15,7 @@ import {
   type VariantReport,
 } from "../api";
 import { useAuth } from "../auth";
-import { type Series, TimeChart } from "../chart";
+import { BarsChart, type Series, TimeChart } from "../chart";
 import { type Column, SortableTable } from "../table";
 import { ErrorNote, Loading } from "../ui";
 import { ExperimentControls } from "./ExperimentControls";
@@ -95,7 +95,56 @@ function ExperimentPanel(props: { name: string }) {
         </ul>
       )}
       <SortableTable caption="Variants" columns={VARIANT_COLUMNS} rows={r.variants} rowKey={(v) => v.variant} />
+      <LatencyDistribution histogram={r.latencyHistogram} />
     </div>
+  );
+}
+
+const binLabel = (upTo: number | null, prev: number | null) =>
+  upTo === null ? `> ${msText(prev ?? 0)}` : `≤ ${msText(upTo)}`;
+const msText = (ms: number) => (ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`);
+
+/** How successful answers' latency is spread, per variant: a histogram and the same counts in a table. */
+function LatencyDistribution(props: { histogram: ExperimentReport["latencyHistogram"] }) {
+  const variants = Object.keys(props.histogram ?? {});
+  const first = variants[0] ? (props.histogram[variants[0]] ?? []) : [];
+  if (first.length === 0) return null;
+  const labels = first.map((b, i) => binLabel(b.upToMs, first[i - 1]?.upToMs ?? null));
+  const series = variants.map((v) => ({ label: v, values: (props.histogram[v] ?? []).map((b) => b.count) }));
+  return (
+    <section aria-label="Latency distribution">
+      <BarsChart
+        title="Latency of successful answers (requests per bin)"
+        bins={labels}
+        series={series}
+        unit="requests"
+      />
+      <div className="table-wrap">
+        <table>
+          <caption>Latency distribution</caption>
+          <thead>
+            <tr>
+              <th scope="col">Latency</th>
+              {variants.map((v) => (
+                <th key={v} scope="col">
+                  {v}
+                </th>
+              ))}
+            </tr>
+          </thead>
+          <tbody>
+            {labels.map((label, i) => (
+              <tr key={label}>
+                <th scope="row">{label}</th>
+                {series.map((s) => (
+                  <td key={s.label}>{s.values[i]}</td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
 
