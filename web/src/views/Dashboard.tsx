@@ -111,6 +111,12 @@ function LatencyDistribution(props: { histogram: ExperimentReport["latencyHistog
   if (first.length === 0) return null;
   const labels = first.map((b, i) => binLabel(b.upToMs, first[i - 1]?.upToMs ?? null));
   const series = variants.map((v) => ({ label: v, values: (props.histogram[v] ?? []).map((b) => b.count) }));
+  // Sorting by "Latency" keeps the bins' own order (by their index); a variant's column sorts by count.
+  const rows = labels.map((label, i) => ({ label, i, counts: series.map((s) => s.values[i] ?? 0) }));
+  const columns: Column<(typeof rows)[number]>[] = [
+    { label: "Latency", value: (r) => r.i, render: (r) => r.label },
+    ...variants.map((v, k) => ({ label: v, value: (r: (typeof rows)[number]) => r.counts[k] ?? 0 })),
+  ];
   return (
     <section aria-label="Latency distribution">
       <BarsChart
@@ -119,31 +125,7 @@ function LatencyDistribution(props: { histogram: ExperimentReport["latencyHistog
         series={series}
         unit="requests"
       />
-      <div className="table-wrap">
-        <table>
-          <caption>Latency distribution</caption>
-          <thead>
-            <tr>
-              <th scope="col">Latency</th>
-              {variants.map((v) => (
-                <th key={v} scope="col">
-                  {v}
-                </th>
-              ))}
-            </tr>
-          </thead>
-          <tbody>
-            {labels.map((label, i) => (
-              <tr key={label}>
-                <th scope="row">{label}</th>
-                {series.map((s) => (
-                  <td key={s.label}>{s.values[i]}</td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <SortableTable caption="Latency distribution" columns={columns} rows={rows} rowKey={(r) => r.label} />
     </section>
   );
 }
