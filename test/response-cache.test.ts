@@ -126,6 +126,23 @@ describe("the response cache", () => {
     expect(JSON.parse(whole.text).choices[0].message.content).toBe("streamed once");
   });
 
+  it("serves a cached chat answer through the Responses API, which asks the same chat request", async () => {
+    upstream.script.push({ kind: "ok", content: "one answer, two APIs" });
+    await chat(question("Across APIs?"));
+    const calls = upstream.requests.length;
+    const res = await fetch(`${gw.url}/v1/responses`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${acme}` },
+      body: JSON.stringify({ model: "cached", temperature: 0, input: "Across APIs?", store: false }),
+    });
+    expect(res.headers.get("x-switchyard-cache")).toBe("hit");
+    expect(
+      ((await res.json()) as { output_text?: string; output: { content: { text: string }[] }[] }).output[0]?.content[0]
+        ?.text,
+    ).toBe("one answer, two APIs");
+    expect(upstream.requests.length).toBe(calls);
+  });
+
   it("keeps tenants apart", async () => {
     await chat(question("Tenant secret?"));
     expect((await chat(question("Tenant secret?"), globex)).cache).toBe("miss");

@@ -23,6 +23,11 @@ export function sketchBucket(x: number): string {
   return x > 0 ? String(Math.ceil(Math.log(x) / LN_GAMMA)) : "z";
 }
 
+/** The value a bucket stands for (its representative; 0 for the zero bucket). */
+function bucketValue(k: string): number {
+  return k === "z" ? 0 : (2 * SKETCH_GAMMA ** Number(k)) / (SKETCH_GAMMA + 1);
+}
+
 export function addToSketch(s: Sketch, x: number, count = 1): void {
   const k = sketchBucket(x);
   s[k] = (s[k] ?? 0) + count;
@@ -48,7 +53,7 @@ export function sketchQuantile(s: Sketch, q: number): number | null {
   let seen = 0;
   for (const k of keys) {
     seen += s[k] as number;
-    if (seen >= rank) return k === "z" ? 0 : (2 * SKETCH_GAMMA ** Number(k)) / (SKETCH_GAMMA + 1);
+    if (seen >= rank) return bucketValue(k);
   }
   return null;
 }
@@ -70,7 +75,7 @@ export interface HistogramBin {
 export function sketchHistogram(s: Sketch, edges: readonly number[] = HISTOGRAM_EDGES_MS): HistogramBin[] {
   const bins: HistogramBin[] = [...edges.map((e) => ({ upToMs: e, count: 0 })), { upToMs: null, count: 0 }];
   for (const [k, n] of Object.entries(s)) {
-    const value = k === "z" ? 0 : (2 * SKETCH_GAMMA ** Number(k)) / (SKETCH_GAMMA + 1);
+    const value = bucketValue(k);
     const i = edges.findIndex((e) => value <= e);
     (bins[i === -1 ? edges.length : i] as HistogramBin).count += n;
   }

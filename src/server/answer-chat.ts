@@ -18,6 +18,7 @@ import { cacheUse } from "./cache-use.js";
 import { ClientStream } from "./client-stream.js";
 import type { ClientDialect } from "./dialect.js";
 import type { Gateway } from "./gateway.js";
+import { backendFailure } from "./public-error.js";
 import { type CallOutcome, recordCall } from "./record-call.js";
 import type { RoutedCall } from "./routed-call.js";
 
@@ -75,7 +76,7 @@ export async function answerChat(
     } catch (e) {
       const failures = e instanceof ChainError ? e.failures : [];
       const cause = e instanceof ChainError ? e.last : e;
-      const err = flight.cancel.reason instanceof ClientGone ? undefined : toSwitchyardError(gw, cause, requestId);
+      const err = flight.cancel.reason instanceof ClientGone ? undefined : backendFailure(gw.logger, cause, requestId);
       const reported = err ?? errors.clientClosed("before the answer");
       recordCall(gw, outcome, {
         status: reported.status,
@@ -93,7 +94,7 @@ export async function answerChat(
       try {
         text = dialect.json(completion, raw, chain.target.backend.name);
       } catch (e) {
-        const err = toSwitchyardError(gw, e, requestId);
+        const err = backendFailure(gw.logger, e, requestId);
         recordCall(gw, outcome, { status: err.status, chain, errorCode: err.code, errorMessage: err.message });
         throw err;
       }
@@ -129,12 +130,6 @@ class ClientGone extends Error {
   constructor() {
     super("client closed the connection");
   }
-}
-
-function toSwitchyardError(gw: Gateway, e: unknown, requestId: string): SwitchyardError {
-  if (isSwitchyardError(e)) return e;
-  gw.logger.error({ err: e, request_id: requestId }, "unexpected error while calling a backend");
-  return errors.internal(requestId);
 }
 
 /**
@@ -260,7 +255,7 @@ async function answerFromCache(
   try {
     text = dialect.json(completion, undefined, backend);
   } catch (e) {
-    const err = toSwitchyardError(gw, e, call.requestId);
+    const err = backendFailure(gw.logger, e, call.requestId);
     recordCall(gw, outcome, { status: err.status, errorCode: err.code, errorMessage: err.message, cacheHit: true });
     throw err;
   }

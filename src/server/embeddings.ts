@@ -11,9 +11,10 @@ import type { EmbeddingsResult } from "../backends/types.js";
 import type { EmbeddingsRequest } from "../core/openai-types.js";
 import { estimateEmbeddingTokens } from "../core/tokens.js";
 import { checkEmbeddingsRequest } from "../core/validate-embeddings.js";
-import { errors, isSwitchyardError } from "../errors.js";
+import { errors } from "../errors.js";
 import { cacheUse } from "./cache-use.js";
 import type { Gateway } from "./gateway.js";
+import { backendFailure } from "./public-error.js";
 import { type LoggedCall, type LoggedTokens, type LogRowEnd, pushLogRow } from "./record-call.js";
 import { beginRoutedCall, checkedBy } from "./routed-call.js";
 
@@ -48,7 +49,7 @@ export function registerEmbeddings(app: FastifyInstance, gw: Gateway): void {
         );
       } catch (e) {
         const cause = e instanceof ChainError ? e.last : e;
-        const err = clientLeft ? errors.clientClosed("before the answer") : toPublic(gw, cause, requestId);
+        const err = clientLeft ? errors.clientClosed("before the answer") : backendFailure(gw.logger, cause, requestId);
         record(gw, logged, {
           status: clientLeft ? 499 : err.status,
           errorCode: err.code,
@@ -94,10 +95,4 @@ function record(gw: Gateway, call: LoggedCall, end: EmbeddingsEnd): void {
       pushLogRow(gw, call, end, latencyMs, tokens, null);
     })().catch((e) => gw.logger.error({ err: e, request_id: call.requestId }, "could not record a request log row")),
   );
-}
-
-function toPublic(gw: Gateway, e: unknown, requestId: string) {
-  if (isSwitchyardError(e)) return e;
-  gw.logger.error({ err: e, request_id: requestId }, "unexpected error while calling a backend");
-  return errors.internal(requestId);
 }

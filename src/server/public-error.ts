@@ -22,3 +22,14 @@ export function toPublicError(
   }
   return errors.internal(requestId);
 }
+
+/** A backend call's failure as the error to answer: its own SwitchyardError, else an internal one, logged. */
+export function backendFailure(
+  logger: { error(obj: object, msg: string): void },
+  e: unknown,
+  requestId: string,
+): SwitchyardError {
+  if (isSwitchyardError(e)) return e;
+  logger.error({ err: e, request_id: requestId }, "unexpected error while calling a backend");
+  return errors.internal(requestId);
+}

@@ -52,11 +52,6 @@ export class RedisResponseCache implements ResponseCacheStore {
   /** The connection is the gateway's to close. */
   async close(): Promise<void> {}
 
-  /** Counted always, logged at most once a minute; the connection's own errors come here too. */
-  warn(e: unknown): void {
-    this.#warn(e);
-  }
-
   #warn(e: unknown): void {
     this.failures++;
     const now = Date.now();
