@@ -1,4 +1,4 @@
-/** Starts a real gateway on a loopback port for a test, on a fresh SQLite file. */
+/** Starts a real gateway on a loopback port for a test, on a fresh store (see tempDbPath). */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { validateConfig } from "../src/core/config/parse.js";
 import { type RunningServer, startServer } from "../src/server/serve.js";
 import { openDatabase } from "../src/store/db.js";
 import type { RequestLogTable as RequestLogColumns } from "../src/store/schema.js";
+import { createTestDatabase, testStore } from "./postgres.js";
 
 /** A request-log row as read back from the store. */
 export type RequestLogTable = Selectable<RequestLogColumns>;
@@ -18,8 +19,14 @@ export interface TestGateway extends RunningServer {
   rows(): Promise<RequestLogTable[]>;
 }
 
-export function tempDbPath(): string {
+/** A fresh SQLite file, for tests of SQLite itself whichever store the suite runs on. */
+export function tempSqlitePath(): string {
   return join(mkdtempSync(join(tmpdir(), "switchyard-test-")), "switchyard.db");
+}
+
+/** A fresh store: a SQLite file, or a PostgreSQL database's URL when SWITCHYARD_TEST_STORE=postgres. */
+export function tempDbPath(): string {
+  return testStore() === "postgres" ? createTestDatabase() : tempSqlitePath();
 }
 
 /** `dbPath` shares a store with another gateway (replicas); a fresh one by default. */

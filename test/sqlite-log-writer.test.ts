@@ -4,7 +4,7 @@ import { afterEach, expect, it } from "vitest";
 import { migrateToLatest, openDatabase, sqliteHandle, writeTransaction } from "../src/store/db.js";
 import { toColumnValues } from "../src/store/request-log-columns.js";
 import { sqliteLogWriter } from "../src/store/sqlite-log-writer.js";
-import { tempDbPath } from "./helpers.js";
+import { tempSqlitePath } from "./helpers.js";
 
 const open: Array<{ close(): unknown }> = [];
 afterEach(() => {
@@ -25,7 +25,7 @@ const turn = (id: string) => ({
 });
 
 async function store() {
-  const file = tempDbPath();
+  const file = tempSqlitePath();
   const db = openDatabase(file);
   await migrateToLatest(db);
   const handle = sqliteHandle(db) as BetterSqlite3.Database;
@@ -71,7 +71,7 @@ it("throws on a busy database without dropping anything, so the whole batch is r
 });
 
 it("a read-then-write transaction beside the writer thread holds the write lock from its start", async () => {
-  const file = tempDbPath();
+  const file = tempSqlitePath();
   const db = openDatabase(file);
   await migrateToLatest(db);
   open.push({ close: () => void db.destroy() });

@@ -83,7 +83,7 @@ export class Gateway {
   /** Opens the store, migrates it, loads keys. */
   static async open(config: Config, logger: Logger): Promise<Gateway> {
     const plugins = await loadPlugins(config.backends);
-    const db = openDatabase(config.database.url);
+    const db = openDatabase(config.database.url, { poolSize: config.database.poolSize });
     await migrateToLatest(db);
     const redis = await sharedRedis(config, logger);
     const shared = {

@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import type { StoredConversation } from "../core/conversation.js";
 import { ftsQuery } from "../core/conversation.js";
 import type { ChatMessage } from "../core/openai-types.js";
-import type { Db } from "./db.js";
+import { type Db, dialectOf } from "./db.js";
 
 export interface ConversationSummary {
   id: string;
@@ -50,16 +50,10 @@ export async function listConversations(db: Db, o: ListOptions): Promise<Convers
     return q.orderBy("updated_at", "desc").orderBy("id", "desc").limit(o.limit).execute();
   }
   // Matching messages by relevance, then their conversations, each once in order of its best match.
-  const hits = await sql<{ conversation_id: string; snippet: string }>`
-    SELECT m.conversation_id AS conversation_id,
-           snippet(conversation_messages_fts, 0, '[', ']', '…', 16) AS snippet
-    FROM conversation_messages_fts
-    JOIN conversation_messages m ON m.seq = conversation_messages_fts.rowid
-    WHERE conversation_messages_fts MATCH ${match} AND m.tenant = ${o.tenant}
-    ORDER BY conversation_messages_fts.rank
-    LIMIT ${Math.max(o.limit * 20, 1000)}`.execute(db);
+  const hits =
+    dialectOf(db) === "postgres" ? await postgresHits(db, o) : await sqliteHits(db, o.tenant, match, o.limit);
   const best = new Map<string, string>();
-  for (const h of hits.rows) if (!best.has(h.conversation_id)) best.set(h.conversation_id, h.snippet);
+  for (const h of hits) if (!best.has(h.conversation_id)) best.set(h.conversation_id, h.snippet);
   if (best.size === 0) return [];
   let q = db
     .selectFrom("conversations")
@@ -73,6 +67,48 @@ export async function listConversations(db: Db, o: ListOptions): Promise<Convers
     .sort((a, b) => (rank.get(a.id) ?? 0) - (rank.get(b.id) ?? 0))
     .slice(0, o.limit)
     .map((r) => ({ ...r, snippet: best.get(r.id) ?? "" }));
+}
+
+interface Hit {
+  conversation_id: string;
+  snippet: string;
+}
+
+const hitLimit = (limit: number) => Math.max(limit * 20, 1000);
+
+async function sqliteHits(db: Db, tenant: string, match: string, limit: number): Promise<Hit[]> {
+  const hits = await sql<Hit>`
+    SELECT m.conversation_id AS conversation_id,
+           snippet(conversation_messages_fts, 0, '[', ']', '…', 16) AS snippet
+    FROM conversation_messages_fts
+    JOIN conversation_messages m ON m.seq = conversation_messages_fts.rowid
+    WHERE conversation_messages_fts MATCH ${match} AND m.tenant = ${tenant}
+    ORDER BY conversation_messages_fts.rank
+    LIMIT ${hitLimit(limit)}`.execute(db);
+  return hits.rows;
+}
+
+/**
+ * The same search over PostgreSQL's tsvector: every word must appear (a
+ * trailing `*` matches it as a prefix), each word taken as plain text so no
+ * character in it is an operator.
+ */
+async function postgresHits(db: Db, o: ListOptions): Promise<Hit[]> {
+  const words = (o.search ?? "").split(/\s+/).filter((w) => w !== "" && w !== "*");
+  const parts = words.map((w) =>
+    w.endsWith("*") && w.length > 1
+      ? sql`to_tsquery('simple', quote_literal(${w.slice(0, -1)}) || ':*')`
+      : sql`plainto_tsquery('simple', ${w})`,
+  );
+  const query = sql.join(parts, sql` && `);
+  const hits = await sql<Hit>`
+    SELECT m.conversation_id AS conversation_id,
+           ts_headline('simple', m.text, q.query, 'StartSel=[, StopSel=], MaxWords=16, MinWords=4, MaxFragments=1, FragmentDelimiter=…') AS snippet
+    FROM conversation_messages m, (SELECT ${query} AS query) q
+    WHERE m.text_tsv @@ q.query AND m.tenant = ${o.tenant}
+    ORDER BY ts_rank(m.text_tsv, q.query) DESC
+    LIMIT ${hitLimit(o.limit)}`.execute(db);
+  return hits.rows;
 }
 
 /** The ids among these that name no conversation of the tenant. */

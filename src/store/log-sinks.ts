@@ -2,14 +2,17 @@
  * Where request-log batches go. SQLite files are written by a worker thread:
  * better-sqlite3 is synchronous, and a batch written on the main thread would
  * stall every request in flight for its duration. An in-memory SQLite database
- * cannot be shared with a worker, so it is written in-thread.
+ * cannot be shared with a worker, so it is written in-thread. PostgreSQL's
+ * driver never blocks, so its batches are written from the main thread.
  */
 import { isMainThread, Worker } from "node:worker_threads";
-import { type Db, sqliteHandle } from "./db.js";
+import { type Db, dialectOf, sqliteHandle } from "./db.js";
+import type { BatchResult, LogBatch } from "./log-batch.js";
+import { postgresLogWriter } from "./pg-log-writer.js";
 import type { LogEntry } from "./request-log.js";
 import { toColumnValues } from "./request-log-columns.js";
 import type { WorkerReply, WorkerRequest } from "./sqlite-log-worker.js";
-import { type BatchResult, type LogBatch, sqliteLogWriter } from "./sqlite-log-writer.js";
+import { sqliteLogWriter } from "./sqlite-log-writer.js";
 
 export interface LogSink {
   /**
@@ -101,7 +104,26 @@ export class SqliteWorkerSink implements LogSink {
   }
 }
 
+/**
+ * PostgreSQL: the driver is asynchronous, so batches are written from the main
+ * thread without holding it; each batch is one transaction on a pooled connection.
+ */
+export class PostgresSink implements LogSink {
+  readonly #write: (batch: LogBatch) => Promise<BatchResult>;
+
+  constructor(db: Db) {
+    this.#write = postgresLogWriter(db);
+  }
+
+  write(entries: LogEntry[], shadows: unknown[][]): Promise<BatchResult> {
+    return this.#write(toBatch(entries, shadows));
+  }
+
+  async close(): Promise<void> {}
+}
+
 export function openLogSink(db: Db, databaseUrl: string): LogSink {
+  if (dialectOf(db) === "postgres") return new PostgresSink(db);
   const file = databaseUrl.replace(/^sqlite:(\/\/)?/i, "");
   if (file === ":memory:" || !isMainThread) return new InThreadSqliteSink(db);
   return new SqliteWorkerSink(file);

@@ -5,7 +5,8 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import BetterSqlite3 from "better-sqlite3";
-import { type BatchResult, type LogBatch, sqliteLogWriter } from "./sqlite-log-writer.js";
+import type { BatchResult, LogBatch } from "./log-batch.js";
+import { sqliteLogWriter } from "./sqlite-log-writer.js";
 
 export interface WorkerRequest {
   id: number;

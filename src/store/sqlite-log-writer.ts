@@ -6,43 +6,11 @@
  * nature (better-sqlite3): never call it on the main thread for a file.
  */
 import type BetterSqlite3 from "better-sqlite3";
-import { type ConversationTurn, conversationTitle, messageHash, messageText } from "../core/conversation.js";
-import { chrF, rougeL } from "../core/similarity.js";
+import type { ConversationTurn } from "../core/conversation.js";
+import { type BatchResult, EXPOSURE_COLUMNS, type LogBatch, planTurn, withSimilarity } from "./log-batch.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 import { RollupBatch, rollupWriter } from "./rollups.js";
-import { SHADOW_COLUMNS, shadowIndex } from "./shadow-results.js";
-
-export interface LogBatch {
-  /** Each row's values in REQUEST_LOG_COLUMNS order. */
-  rows: unknown[][];
-  /** Per row, the conversation turn to store with it, or null. */
-  turns: (ConversationTurn | null)[];
-  /** Experiment exposures in EXPOSURE_COLUMNS order; a unit already recorded is left as it is. */
-  exposures: unknown[][];
-  /** Shadow comparisons in SHADOW_COLUMNS order; their similarity is computed here, off the main thread. */
-  shadows: unknown[][];
-}
-
-export const EXPOSURE_COLUMNS = [
-  "experiment",
-  "tenant",
-  "unit_kind",
-  "unit_id",
-  "variant",
-  "request_id",
-  "first_at",
-] as const;
-
-/**
- * `rejected`: rows the database refused (a value it cannot store), left out so
- * one bad row cannot block every later one; `turnsRejected` likewise for
- * conversation turns. Throws only when nothing could be written.
- */
-export interface BatchResult {
-  rejected: number;
-  turnsRejected: number;
-  error?: string;
-}
+import { SHADOW_COLUMNS } from "./shadow-results.js";
 
 export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) => BatchResult {
   const insertRow = db.prepare(
@@ -138,33 +106,13 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   };
 }
 
-const PRIMARY_OUTPUT = shadowIndex("primary_output");
-const CANDIDATE_OUTPUT = shadowIndex("candidate_output");
-const ROUGE_L = shadowIndex("rouge_l");
-const CHRF = shadowIndex("chrf");
-
-/** Fills in the lexical similarity of the two answers when both exist. */
-function withSimilarity(values: unknown[]): unknown[] {
-  const primary = values[PRIMARY_OUTPUT];
-  const candidate = values[CANDIDATE_OUTPUT];
-  if (typeof primary !== "string" || typeof candidate !== "string" || values[ROUGE_L] != null) return values;
-  const out = [...values];
-  out[ROUGE_L] = rougeL(primary, candidate).f;
-  out[CHRF] = chrF(primary, candidate);
-  return out;
-}
-
 function refusesAValue(e: unknown): boolean {
   if (e instanceof TypeError || e instanceof RangeError) return true; // a value better-sqlite3 cannot bind
   const code = (e as { code?: unknown }).code;
   return typeof code === "string" && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
 }
 
-/**
- * Stores one turn: walks the conversation's tree along the messages it already
- * holds, inserts the rest and the answer, and moves the conversation's leaf to
- * the answer. See core/conversation.ts for why a tree.
- */
+/** Stores one turn: its new messages, and the conversation's leaf moved to the answer. */
 function conversationWriter(db: BetterSqlite3.Database): (t: ConversationTurn) => void {
   const findChild = db
     .prepare(
@@ -176,11 +124,11 @@ function conversationWriter(db: BetterSqlite3.Database): (t: ConversationTurn) =
   const insertMessage = db.prepare(
     `INSERT INTO conversation_messages
        (id, tenant, conversation_id, parent_id, depth, hash, role, message, text, request_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+     VALUES (@id, @tenant, @conversation_id, @parent_id, @depth, @hash, @role, @message, @text, @request_id, @created_at)`,
   );
   const upsertConversation = db.prepare(
     `INSERT INTO conversations (tenant, id, title, user_id, route, leaf_id, message_count, created_at, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     VALUES (@tenant, @id, @title, @user_id, @route, @leaf_id, @message_count, @created_at, @updated_at)
      ON CONFLICT (tenant, id) DO UPDATE SET
        title = coalesce(conversations.title, excluded.title),
        user_id = coalesce(excluded.user_id, conversations.user_id),
@@ -191,54 +139,8 @@ function conversationWriter(db: BetterSqlite3.Database): (t: ConversationTurn) =
   );
 
   return (t) => {
-    let parent: string | null = null;
-    let depth = 0;
-    let inserted = 0;
-    let matching = true;
-    const store = (id: string, m: (typeof t.messages)[number], hash: string) => {
-      insertMessage.run(
-        id,
-        t.tenant,
-        t.session,
-        parent,
-        depth,
-        hash,
-        m.role,
-        JSON.stringify(m),
-        messageText(m),
-        t.requestId,
-        t.createdAt,
-      );
-      parent = id;
-      depth++;
-      inserted++;
-    };
-    for (let i = 0; i < t.messages.length; i++) {
-      const m = t.messages[i] as (typeof t.messages)[number];
-      const hash = messageHash(m);
-      if (matching) {
-        const found = findChild.get(t.tenant, t.session, parent, hash) as string | undefined;
-        if (found !== undefined) {
-          parent = found;
-          depth++;
-          continue;
-        }
-        matching = false;
-      }
-      store(`${t.requestId}.${i}`, m, hash);
-    }
-    // Every answer is its own message, even one equal to an earlier answer: feedback is per request.
-    store(`${t.requestId}.answer`, t.answer, messageHash(t.answer));
-    upsertConversation.run(
-      t.tenant,
-      t.session,
-      conversationTitle(t.messages),
-      t.user,
-      t.route,
-      parent,
-      inserted,
-      t.createdAt,
-      t.createdAt,
-    );
+    const plan = planTurn(t, (parent, hash) => findChild.get(t.tenant, t.session, parent, hash) as string | undefined);
+    for (const m of plan.messages) insertMessage.run(m);
+    upsertConversation.run(plan.conversation);
   };
 }

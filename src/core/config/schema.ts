@@ -282,7 +282,14 @@ export const configSchema = z
         shutdownGraceMs: ms(15_000),
       })
       .prefault({}),
-    database: z.strictObject({ url: z.string().min(1).default("./switchyard.db") }).prefault({}),
+    database: z
+      .strictObject({
+        /** A SQLite file (the default), `:memory:`, or `postgres://user:password@host:5432/db` for a shared store. */
+        url: z.string().min(1).default("./switchyard.db"),
+        /** PostgreSQL only: connections this process keeps open at most (the log writer takes one per batch). */
+        poolSize: z.number().int().min(1).max(1000).default(10),
+      })
+      .prefault({}),
     auth: z.strictObject({ required: z.boolean().default(true) }).prefault({}),
     logging: z
       .strictObject({ level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info") })

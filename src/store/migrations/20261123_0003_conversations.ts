@@ -1,7 +1,9 @@
 // Frozen in time: never import application code here, never edit after release.
-import { type Kysely, sql } from "kysely";
+// (Edited once, before any PostgreSQL store existed, to give PostgreSQL its own key and index.)
+import { type Kysely, PostgresAdapter, sql } from "kysely";
 
 export async function up(db: Kysely<any>): Promise<void> {
+  const postgres = db.getExecutor().adapter instanceof PostgresAdapter;
   await db.schema
     .createTable("conversations")
     .addColumn("tenant", "varchar(128)", (c) => c.notNull())
@@ -27,7 +29,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     .createTable("conversation_messages")
     // The full-text index refers to rows by this key; an explicit INTEGER PRIMARY KEY keeps it
     // stable through VACUUM, which may renumber an implicit rowid.
-    .addColumn("seq", "integer", (c) => c.primaryKey())
+    .addColumn("seq", postgres ? "bigserial" : "integer", (c) => c.primaryKey())
     .addColumn("id", "varchar(80)", (c) => c.notNull().unique())
     .addColumn("tenant", "varchar(128)", (c) => c.notNull())
     .addColumn("conversation_id", "varchar(256)", (c) => c.notNull())
@@ -49,8 +51,16 @@ export async function up(db: Kysely<any>): Promise<void> {
     .columns(["tenant", "conversation_id", "parent_id", "hash"])
     .execute();
 
+  if (postgres) {
+    // PostgreSQL's full-text index: a tsvector kept by the database itself, with the 'simple'
+    // configuration (no stemming, any language), like SQLite's default tokenizer below.
+    await sql`ALTER TABLE conversation_messages ADD COLUMN text_tsv tsvector GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED`.execute(
+      db,
+    );
+    await sql`CREATE INDEX conversation_messages_tsv ON conversation_messages USING gin (text_tsv)`.execute(db);
+    return;
+  }
   // SQLite full-text index over the messages' text, kept in step by triggers.
-  // PostgreSQL gets its own (tsvector) when that store lands.
   await sql`CREATE VIRTUAL TABLE conversation_messages_fts USING fts5(text, content='conversation_messages', content_rowid='seq')`.execute(
     db,
   );
@@ -63,7 +73,8 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  await sql`DROP TABLE conversation_messages_fts`.execute(db);
+  if (!(db.getExecutor().adapter instanceof PostgresAdapter))
+    await sql`DROP TABLE conversation_messages_fts`.execute(db);
   await db.schema.dropTable("conversation_messages").execute();
   await db.schema.dropTable("conversations").execute();
 }

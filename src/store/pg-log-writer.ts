@@ -1,0 +1,285 @@
+/**
+ * Writes request-log batches to PostgreSQL: multi-row INSERTs (rows, messages,
+ * exposures, shadows), one transaction per batch, with the hourly rollups and
+ * each answered turn's conversation in the same transaction. Several replicas
+ * write at once: exposures are first-writer-wins by their key, and a rollup
+ * row is locked (FOR UPDATE) while its sketch is merged, rows taken in one
+ * fixed order so two writers cannot deadlock.
+ */
+import { type RawBuilder, sql } from "kysely";
+import type { ConversationTurn } from "../core/conversation.js";
+import { mergeSketch, type Sketch } from "../core/sketch.js";
+import type { Db } from "./db.js";
+import { type BatchResult, EXPOSURE_COLUMNS, type LogBatch, planTurn, withSimilarity } from "./log-batch.js";
+import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
+import { type RequestRollup, RollupBatch, type RouteRollup } from "./rollups.js";
+import { SHADOW_COLUMNS } from "./shadow-results.js";
+
+// PostgreSQL binds at most 65 535 parameters per statement; request_log has about 30 columns.
+const ROWS_PER_INSERT = 1_000;
+
+type Row = Record<string, unknown>;
+
+const named = (columns: readonly string[], values: unknown[]): Row => {
+  const out: Row = {};
+  for (let i = 0; i < columns.length; i++) out[columns[i] as string] = values[i];
+  return out;
+};
+
+async function insertMany(trx: Db, table: string, rows: Row[], onConflictDoNothing = false): Promise<void> {
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
+    let q = (trx as any).insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT));
+    if (onConflictDoNothing) q = q.onConflict((oc: { doNothing(): unknown }) => oc.doNothing());
+    await q.execute();
+  }
+}
+
+export function postgresLogWriter(db: Db): (batch: LogBatch) => Promise<BatchResult> {
+  const writeAll = (batch: LogBatch) =>
+    db.transaction().execute(async (trx) => {
+      const rollups = new RollupBatch();
+      for (const r of batch.rows) rollups.add(r);
+      await insertMany(
+        trx,
+        "request_log",
+        batch.rows.map((r) => named(REQUEST_LOG_COLUMNS, r)),
+      );
+      await storeTurns(
+        trx,
+        batch.turns.filter((t): t is ConversationTurn => t !== null),
+      );
+      await storeRollups(trx, rollups);
+      await insertMany(
+        trx,
+        "experiment_exposures",
+        batch.exposures.map((e) => named(EXPOSURE_COLUMNS, e)),
+        true,
+      );
+      await insertMany(
+        trx,
+        "shadow_results",
+        batch.shadows.map((s) => named(SHADOW_COLUMNS, s)),
+      );
+    });
+
+  // One by one, each in its own savepoint: a refused value undoes only itself.
+  const writeEach = (batch: LogBatch) =>
+    db.transaction().execute(async (trx): Promise<BatchResult> => {
+      const result: BatchResult = { rejected: 0, turnsRejected: 0 };
+      const rollups = new RollupBatch();
+      const alone = async (work: () => Promise<void>): Promise<string | null> => {
+        await sql`SAVEPOINT one`.execute(trx);
+        try {
+          await work();
+          await sql`RELEASE SAVEPOINT one`.execute(trx);
+          return null;
+        } catch (e) {
+          await sql`ROLLBACK TO SAVEPOINT one`.execute(trx);
+          return (e as Error).message;
+        }
+      };
+      for (let i = 0; i < batch.rows.length; i++) {
+        const row = batch.rows[i] as unknown[];
+        const refused = await alone(() => insertMany(trx, "request_log", [named(REQUEST_LOG_COLUMNS, row)]));
+        if (refused === null) rollups.add(row);
+        else {
+          result.rejected++;
+          result.error ??= refused;
+        }
+        const turn = batch.turns[i];
+        if (!turn) continue;
+        const turnRefused = await alone(() => storeTurns(trx, [turn]));
+        if (turnRefused !== null) {
+          result.turnsRejected++;
+          result.error ??= turnRefused;
+        }
+      }
+      // Unlike a refused row, failing rollups would leave the stored rows uncounted for good:
+      // fail the whole batch so it is retried.
+      await storeRollups(trx, rollups);
+      for (const e of batch.exposures) {
+        const refused = await alone(() => insertMany(trx, "experiment_exposures", [named(EXPOSURE_COLUMNS, e)], true));
+        if (refused !== null) result.error ??= refused;
+      }
+      for (const s of batch.shadows) {
+        const refused = await alone(() => insertMany(trx, "shadow_results", [named(SHADOW_COLUMNS, s)]));
+        if (refused !== null) result.error ??= refused;
+      }
+      return result;
+    });
+
+  return async (input) => {
+    const batch = input.shadows.length > 0 ? { ...input, shadows: input.shadows.map(withSimilarity) } : input;
+    try {
+      await writeAll(batch);
+      return { rejected: 0, turnsRejected: 0 };
+    } catch (batchError) {
+      // A down or failing database is no fault of the rows: the batch goes back to the queue
+      // whole. Only a value the database refuses is worth finding row by row.
+      if (!refusesAValue(batchError)) throw batchError;
+      try {
+        return await writeEach(batch);
+      } catch {
+        throw batchError;
+      }
+    }
+  };
+}
+
+/** SQLSTATE classes 22 (data exception: a value out of range, too long, malformed) and 23 (a constraint). */
+function refusesAValue(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return typeof code === "string" && /^2[23]/.test(code);
+}
+
+/**
+ * Stores turns: each conversation's stored tree is read once per batch, and the
+ * turns of one conversation in the batch see each other's messages.
+ */
+async function storeTurns(trx: Db, turns: ConversationTurn[]): Promise<void> {
+  if (turns.length === 0) return;
+  const trees = new Map<string, Map<string, string>>();
+  const childKey = (parent: string | null, hash: string) => `${parent ?? ""}\u0000${hash}`;
+  for (const t of turns) {
+    const conversation = `${t.tenant}\u0000${t.session}`;
+    let tree = trees.get(conversation);
+    if (!tree) {
+      tree = new Map();
+      const stored = await trx
+        .selectFrom("conversation_messages")
+        .select(["id", "parent_id", "hash"])
+        .where("tenant", "=", t.tenant)
+        .where("conversation_id", "=", t.session)
+        .orderBy("created_at")
+        .orderBy("seq")
+        .execute();
+      // Later rows overwrite earlier ones: the newest child with that content wins, as in SQLite's writer.
+      for (const m of stored) tree.set(childKey(m.parent_id, m.hash), m.id);
+      trees.set(conversation, tree);
+    }
+    const known = tree;
+    const plan = planTurn(t, (parent, hash) => known.get(childKey(parent, hash)));
+    for (const m of plan.messages) known.set(childKey(m.parent_id, m.hash), m.id);
+    await insertMany(trx, "conversation_messages", plan.messages as unknown as Row[]);
+    await trx
+      .insertInto("conversations")
+      .values(plan.conversation)
+      .onConflict((oc) =>
+        oc.columns(["tenant", "id"]).doUpdateSet({
+          title: sql`coalesce(conversations.title, excluded.title)`,
+          user_id: sql`coalesce(excluded.user_id, conversations.user_id)`,
+          route: sql`excluded.route`,
+          leaf_id: sql`excluded.leaf_id`,
+          message_count: sql`conversations.message_count + excluded.message_count`,
+          updated_at: sql`greatest(conversations.updated_at, excluded.updated_at)`,
+        }),
+      )
+      .execute();
+  }
+}
+
+const byKey = <T>(key: (r: T) => string) => {
+  return (a: T, b: T) => {
+    const x = key(a);
+    const y = key(b);
+    return x < y ? -1 : x > y ? 1 : 0;
+  };
+};
+
+/** Adds a batch's rollups; inside the batch's transaction. */
+async function storeRollups(trx: Db, batch: RollupBatch): Promise<void> {
+  const routeKey = (r: RouteRollup) => `${r.route}\u0000${r.tenant}\u0000${r.hour}`;
+  for (const r of [...batch.routes()].sort(byKey(routeKey))) {
+    const sums = {
+      requests: r.requests,
+      errors: r.errors,
+      cancelled: r.cancelled,
+      cost_sum: r.costSum,
+      input_tokens: r.inputTokens,
+      output_tokens: r.outputTokens,
+      latency_n: r.latencyN,
+      latency_sum: r.latencySum,
+    };
+    const inserted = await trx
+      .insertInto("route_rollups")
+      .values({ route: r.route, tenant: r.tenant, hour: r.hour, ...sums, latency_sketch: JSON.stringify(r.latency) })
+      .onConflict((oc) => oc.columns(["route", "tenant", "hour"]).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) continue;
+    const old = await trx
+      .selectFrom("route_rollups")
+      .select("latency_sketch")
+      .where("route", "=", r.route)
+      .where("tenant", "=", r.tenant)
+      .where("hour", "=", r.hour)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable("route_rollups")
+      .set({
+        ...added("route_rollups", sums),
+        latency_sketch: JSON.stringify(mergeSketch(JSON.parse(old.latency_sketch) as Sketch, r.latency)),
+      })
+      .where("route", "=", r.route)
+      .where("tenant", "=", r.tenant)
+      .where("hour", "=", r.hour)
+      .execute();
+  }
+
+  const experimentKey = (r: RequestRollup) => `${r.experiment}\u0000${r.tenant}\u0000${r.variant}\u0000${r.hour}`;
+  for (const r of [...batch.values()].sort(byKey(experimentKey))) {
+    const sums = {
+      requests: r.requests,
+      successes: r.successes,
+      latency_sum: r.latencySum,
+      latency_sq: r.latencySq,
+      ttft_n: r.ttftN,
+      ttft_sum: r.ttftSum,
+      ttft_sq: r.ttftSq,
+      input_tokens: r.inputTokens,
+      output_tokens: r.outputTokens,
+      output_sq: r.outputSq,
+      token_requests: r.tokenRequests,
+      cost_sum: r.costSum,
+      cost_sq: r.costSq,
+      cost_n: r.costN,
+    };
+    const key = { experiment: r.experiment, tenant: r.tenant, variant: r.variant, hour: r.hour };
+    const inserted = await trx
+      .insertInto("experiment_rollups")
+      .values({ ...key, ...sums, latency_sketch: JSON.stringify(r.latency), ttft_sketch: JSON.stringify(r.ttft) })
+      .onConflict((oc) => oc.columns(["experiment", "tenant", "variant", "hour"]).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) continue;
+    const old = await trx
+      .selectFrom("experiment_rollups")
+      .select(["latency_sketch", "ttft_sketch"])
+      .where("experiment", "=", r.experiment)
+      .where("tenant", "=", r.tenant)
+      .where("variant", "=", r.variant)
+      .where("hour", "=", r.hour)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    await trx
+      .updateTable("experiment_rollups")
+      .set({
+        ...added("experiment_rollups", sums),
+        latency_sketch: JSON.stringify(mergeSketch(JSON.parse(old.latency_sketch) as Sketch, r.latency)),
+        ttft_sketch: JSON.stringify(mergeSketch(JSON.parse(old.ttft_sketch) as Sketch, r.ttft)),
+      })
+      .where("experiment", "=", r.experiment)
+      .where("tenant", "=", r.tenant)
+      .where("variant", "=", r.variant)
+      .where("hour", "=", r.hour)
+      .execute();
+  }
+}
+
+/** `SET column = table.column + value` for each sum. */
+function added<T extends Record<string, number>>(table: string, sums: T): Record<keyof T, RawBuilder<number>> {
+  const out = {} as Record<keyof T, RawBuilder<number>>;
+  for (const [column, value] of Object.entries(sums) as [keyof T & string, number][]) {
+    out[column] = sql<number>`${sql.ref(`${table}.${column}`)} + ${value}`;
+  }
+  return out;
+}
