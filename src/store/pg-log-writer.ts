@@ -10,7 +10,15 @@ import { type RawBuilder, sql } from "kysely";
 import type { ConversationTurn } from "../core/conversation.js";
 import { mergeSketch, type Sketch } from "../core/sketch.js";
 import type { Db } from "./db.js";
-import { type BatchResult, EXPOSURE_COLUMNS, type LogBatch, planTurn, withSimilarity } from "./log-batch.js";
+import {
+  type BatchResult,
+  EXPOSURE_COLUMNS,
+  type LogBatch,
+  type NewMessage,
+  planTurn,
+  type TurnPlan,
+  withSimilarity,
+} from "./log-batch.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 import { type RequestRollup, RollupBatch, type RouteRollup } from "./rollups.js";
 import { SHADOW_COLUMNS } from "./shadow-results.js";
@@ -132,38 +140,49 @@ function refusesAValue(e: unknown): boolean {
   return typeof code === "string" && /^2[23]/.test(code);
 }
 
+type ConversationRow = TurnPlan["conversation"];
+
 /**
- * Stores turns: each conversation's stored tree is read once per batch, and the
- * turns of one conversation in the batch see each other's messages.
+ * Stores turns in a few statements whatever their number: the stored trees of
+ * the batch's conversations are read in one query, every turn is planned in
+ * memory (turns of one conversation in the batch see each other's messages),
+ * then all new messages are one INSERT and all conversations one upsert.
  */
 async function storeTurns(trx: Db, turns: ConversationTurn[]): Promise<void> {
   if (turns.length === 0) return;
-  const trees = new Map<string, Map<string, string>>();
-  const childKey = (parent: string | null, hash: string) => `${parent ?? ""}\u0000${hash}`;
+  const childKey = (tenant: string, session: string, parent: string | null, hash: string) =>
+    `${tenant}\u0000${session}\u0000${parent ?? ""}\u0000${hash}`;
+  const tree = new Map<string, string>();
+  const sessionsByTenant = new Map<string, Set<string>>();
+  for (const t of turns) sessionsByTenant.set(t.tenant, (sessionsByTenant.get(t.tenant) ?? new Set()).add(t.session));
+  for (const [tenant, sessions] of sessionsByTenant) {
+    const stored = await trx
+      .selectFrom("conversation_messages")
+      .select(["conversation_id", "parent_id", "hash", "id"])
+      .where("tenant", "=", tenant)
+      .where("conversation_id", "in", [...sessions])
+      .orderBy("created_at")
+      .orderBy("seq")
+      .execute();
+    // Later rows overwrite earlier ones: the newest child with that content wins, as in SQLite's writer.
+    for (const m of stored) tree.set(childKey(tenant, m.conversation_id, m.parent_id, m.hash), m.id);
+  }
+  const messages: NewMessage[] = [];
+  const conversations = new Map<string, ConversationRow>();
   for (const t of turns) {
-    const conversation = `${t.tenant}\u0000${t.session}`;
-    let tree = trees.get(conversation);
-    if (!tree) {
-      tree = new Map();
-      const stored = await trx
-        .selectFrom("conversation_messages")
-        .select(["id", "parent_id", "hash"])
-        .where("tenant", "=", t.tenant)
-        .where("conversation_id", "=", t.session)
-        .orderBy("created_at")
-        .orderBy("seq")
-        .execute();
-      // Later rows overwrite earlier ones: the newest child with that content wins, as in SQLite's writer.
-      for (const m of stored) tree.set(childKey(m.parent_id, m.hash), m.id);
-      trees.set(conversation, tree);
-    }
-    const known = tree;
-    const plan = planTurn(t, (parent, hash) => known.get(childKey(parent, hash)));
-    for (const m of plan.messages) known.set(childKey(m.parent_id, m.hash), m.id);
-    await insertMany(trx, "conversation_messages", plan.messages as unknown as Row[]);
+    const plan = planTurn(t, (parent, hash) => tree.get(childKey(t.tenant, t.session, parent, hash)));
+    for (const m of plan.messages) tree.set(childKey(t.tenant, t.session, m.parent_id, m.hash), m.id);
+    messages.push(...plan.messages);
+    const key = `${t.tenant}\u0000${t.session}`;
+    const earlier = conversations.get(key);
+    conversations.set(key, earlier ? laterTurn(earlier, plan.conversation) : plan.conversation);
+  }
+  await insertMany(trx, "conversation_messages", messages as unknown as Row[]);
+  const rows = [...conversations.values()];
+  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await trx
       .insertInto("conversations")
-      .values(plan.conversation)
+      .values(rows.slice(i, i + ROWS_PER_INSERT))
       .onConflict((oc) =>
         oc.columns(["tenant", "id"]).doUpdateSet({
           title: sql`coalesce(conversations.title, excluded.title)`,
@@ -176,6 +195,18 @@ async function storeTurns(trx: Db, turns: ConversationTurn[]): Promise<void> {
       )
       .execute();
   }
+}
+
+/** Two turns of one conversation in one batch as one upsert: what applying them in order would leave. */
+function laterTurn(earlier: ConversationRow, later: ConversationRow): ConversationRow {
+  return {
+    ...later,
+    title: earlier.title ?? later.title,
+    user_id: later.user_id ?? earlier.user_id,
+    message_count: earlier.message_count + later.message_count,
+    created_at: Math.min(earlier.created_at, later.created_at),
+    updated_at: Math.max(earlier.updated_at, later.updated_at),
+  };
 }
 
 const byKey = <T>(key: (r: T) => string) => {
