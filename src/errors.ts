@@ -15,7 +15,9 @@ export type OpenAIErrorType =
   | "rate_limit_error"
   | "api_error"
   | "timeout_error"
-  | "overloaded_error";
+  | "overloaded_error"
+  // OpenAI's type for a 429 that waiting will not clear (a spent quota).
+  | "insufficient_quota";
 
 export interface OpenAIErrorBody {
   error: { message: string; type: OpenAIErrorType; code: string; param: string | null };
@@ -135,6 +137,11 @@ export const errors = {
     { code: "SY_ERR_LIMIT_TOKENS", status: 429, type: "rate_limit_error" },
     (limit: number, resetMs: number) =>
       `Rate limit reached for this key: ${limit} tokens per minute. Try again in ${Math.ceil(resetMs / 1000)} s`,
+  ),
+  budgetSpent: defineWith(
+    { code: "SY_ERR_LIMIT_BUDGET", status: 429, type: "insufficient_quota" },
+    (whose: string, spentUsd: number, budgetUsd: number, period: string, resetsAt: string) =>
+      `The spend budget of ${whose} is used up: $${spentUsd.toFixed(4)} of $${budgetUsd} this ${period}. It resets at ${resetsAt}`,
   ),
 
   // ── routing ───────────────────────────────────────────────────────────────

@@ -61,6 +61,9 @@ describe("the keys admin API", () => {
       prefix: admin.slice(0, 9),
       created_at: expect.any(Number),
       revoked_at: null,
+      own: { requests_per_minute: null, tokens_per_minute: null, budget: null },
+      limits: { requests_per_minute: null, tokens_per_minute: null },
+      budgets: [],
     });
   });
 

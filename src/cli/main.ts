@@ -7,10 +7,11 @@ import type { Config } from "../core/config/schema.js";
 import { configFromDiscovery, describeDiscovery, discoverLocalServers } from "../server/discover.js";
 import { startServer } from "../server/serve.js";
 import { migrateToLatest, openDatabase, StoreError } from "../store/db.js";
-import { createKey, listKeys, revokeKey } from "../store/keys.js";
+import { createKey, listKeys, revokeKey, setKeyLimits } from "../store/keys.js";
 import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
 import { addExportCommand } from "./export.js";
+import { addLimitOptions, describeLimits, type LimitOptions, limitsFromOptions } from "./key-limits.js";
 import { addReportCommand } from "./report.js";
 
 const program = new Command()
@@ -28,6 +29,7 @@ Examples:
   switchyard serve -c prod.yaml --port 9000
   switchyard check -c prod.yaml             # validate a config and exit
   switchyard keys create --tenant acme --role app --name web-frontend
+  switchyard keys limit key_1a2b3c --rpm 120 --budget-usd 50 --budget-period month
   switchyard conversations list --search "refund"
   switchyard export sft --out data/ --feedback thumbs:up
   switchyard report llama-vs-claude --format html --out report.html
@@ -128,33 +130,34 @@ program
     }
   });
 
-const keys = program.command("keys").description("create, list and revoke API keys");
+const keys = program.command("keys").description("create, list, limit and revoke API keys");
 
-keys
-  .command("create")
-  .description("create a key; it is printed once and stored only as a hash")
-  .requiredOption("-t, --tenant <tenant>", "the tenant the key belongs to (declared under tenants: in the config)")
-  .addOption(new Option("-r, --role <role>", "admin or app").choices(["admin", "app"]).default("app"))
-  .option("-n, --name <name>", "a label to recognise the key by")
-  .action(async (opts: { tenant: string; role: "admin" | "app"; name?: string }) => {
-    const cfg = storeConfig();
-    if (!Object.hasOwn(cfg.tenants, opts.tenant)) {
-      throw new Error(
-        `tenant '${opts.tenant}' is not declared in the config (declared: ${Object.keys(cfg.tenants).join(", ")}); add it under tenants:`,
-      );
-    }
-    const db = openDatabase(cfg.database.url);
-    try {
-      await migrateToLatest(db);
-      const { key, record } = await createKey(db, opts);
-      console.log(key);
-      console.error(
-        `created ${record.id} (tenant ${record.tenant}, role ${record.role}); the key above is not shown again`,
-      );
-    } finally {
-      await db.destroy();
-    }
-  });
+addLimitOptions(
+  keys
+    .command("create")
+    .description("create a key; it is printed once and stored only as a hash")
+    .requiredOption("-t, --tenant <tenant>", "the tenant the key belongs to (declared under tenants: in the config)")
+    .addOption(new Option("-r, --role <role>", "admin or app").choices(["admin", "app"]).default("app"))
+    .option("-n, --name <name>", "a label to recognise the key by"),
+).action(async (opts: { tenant: string; role: "admin" | "app"; name?: string } & LimitOptions) => {
+  const cfg = storeConfig();
+  if (!Object.hasOwn(cfg.tenants, opts.tenant)) {
+    throw new Error(
+      `tenant '${opts.tenant}' is not declared in the config (declared: ${Object.keys(cfg.tenants).join(", ")}); add it under tenants:`,
+    );
+  }
+  const db = openDatabase(cfg.database.url);
+  try {
+    await migrateToLatest(db);
+    const { key, record } = await createKey(db, { ...opts, limits: limitsFromOptions(opts) });
+    console.log(key);
+    console.error(
+      `created ${record.id} (tenant ${record.tenant}, role ${record.role}); the key above is not shown again`,
+    );
+  } finally {
+    await db.destroy();
+  }
+});
 
 keys
   .command("list")
@@ -169,13 +172,31 @@ keys
       for (const r of rows) {
         const state = r.revoked_at ? `revoked ${new Date(r.revoked_at).toISOString()}` : "active";
         console.log(
-          `${r.id}  ${r.key_prefix}…  tenant=${r.tenant}  role=${r.role}  ${state}${r.name ? `  ${r.name}` : ""}`,
+          `${r.id}  ${r.key_prefix}…  tenant=${r.tenant}  role=${r.role}  ${state}  ${describeLimits(r)}${r.name ? `  ${r.name}` : ""}`,
         );
       }
     } finally {
       await db.destroy();
     }
   });
+
+addLimitOptions(
+  keys
+    .command("limit <id>")
+    .description("set or clear (none) a key's own limits and budget; servers apply it within 10 s"),
+).action(async (id: string, opts: LimitOptions) => {
+  const limits = limitsFromOptions(opts);
+  if (Object.keys(limits).length === 0) throw new Error("nothing to set: give --rpm, --tpm or --budget-usd");
+  const db = openDatabase(storeConfig().database.url);
+  try {
+    await migrateToLatest(db);
+    if (!(await setKeyLimits(db, id, limits))) throw new Error(`no key with id ${id}`);
+    const k = (await listKeys(db)).find((r) => r.id === id);
+    console.log(`${id}  ${k ? describeLimits(k) : ""}`);
+  } finally {
+    await db.destroy();
+  }
+});
 
 keys
   .command("revoke <id>")

@@ -15,6 +15,8 @@ export interface Principal {
   tenant: string;
   role: Role;
   keyId: string | null;
+  /** The key's record (its own limits and budget), when a key was used. */
+  key?: KeyRecord;
 }
 
 const REFRESH_MS = 10_000;
@@ -97,7 +99,7 @@ export class Authenticator {
     if (!Object.hasOwn(this.config.tenants, rec.tenant)) {
       throw errors.forbidden(`be used: its tenant '${rec.tenant}' is not declared in the config's tenants`);
     }
-    return { tenant: rec.tenant, role: rec.role, keyId: rec.id };
+    return { tenant: rec.tenant, role: rec.role, keyId: rec.id, key: rec };
   }
 
   /** Whether the tenant may call the route (unknown and forbidden routes both answer 404). */

@@ -16,6 +16,7 @@ import { syncConfigExperiments } from "../store/experiments.js";
 import { openLogSink } from "../store/log-sinks.js";
 import { RequestLogWriter } from "../store/request-log.js";
 import { Authenticator, KeyCache } from "./auth.js";
+import { SpendBudgets } from "./budgets.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
@@ -34,8 +35,10 @@ export class Gateway {
   readonly experiments: ExperimentRegistry;
   readonly shadow: ShadowRunner;
   readonly cache: ResponseCacheStore;
-  /** Per-key rate limits; undefined when no tenant has any. */
-  readonly limits: KeyRateLimits | undefined;
+  /** Per-key rate limits (the key's own or its tenant's). */
+  readonly limits: KeyRateLimits;
+  /** Spend budgets per key and tenant. */
+  readonly budgets: SpendBudgets;
   readonly #redis: Redis | undefined;
   readonly scheduler: ExperimentScheduler;
   #draining = false;
@@ -48,7 +51,7 @@ export class Gateway {
     readonly db: Db,
     readonly logger: Logger,
     plugins: Map<string, PluginFactory>,
-    shared: { cache: ResponseCacheStore; limits: KeyRateLimits | undefined; redis: Redis | undefined },
+    shared: { cache: ResponseCacheStore; limits: KeyRateLimits; redis: Redis | undefined },
   ) {
     this.log = new RequestLogWriter(openLogSink(db, config.database.url), config.requestLog, logger);
     this.metrics = createMetrics({
@@ -68,6 +71,7 @@ export class Gateway {
     this.scheduler = new ExperimentScheduler(this, logger);
     this.cache = shared.cache;
     this.limits = shared.limits;
+    this.budgets = new SpendBudgets(db, config, logger);
     this.#redis = shared.redis;
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
@@ -104,6 +108,7 @@ export class Gateway {
       logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
     await gw.experiments.start();
     gw.scheduler.start();
+    gw.budgets.start();
     return gw;
   }
 
@@ -168,6 +173,7 @@ export class Gateway {
     this.keys.stop();
     this.experiments.stop();
     this.scheduler.stop();
+    this.budgets.stop();
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
     await this.shadow.close();

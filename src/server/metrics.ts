@@ -144,7 +144,7 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
     }),
     rateLimited: new Counter({
       name: "switchyard_rate_limited_total",
-      help: "Calls refused with a 429 by a key's limits, by tenant and limit (SY_ERR_LIMIT_REQUESTS or _TOKENS)",
+      help: "Calls refused with a 429 by a key's limits or a spent budget, by tenant and limit (SY_ERR_LIMIT_REQUESTS, _TOKENS or _BUDGET)",
       labelNames: ["tenant", "code"],
       registers: [registry],
     }),

@@ -1,6 +1,6 @@
 /**
- * Per-key rate limits from the tenant's `limits` (requests and tokens per
- * minute), counted with rate-limiter-flexible in this process or on the shared
+ * Per-key rate limits: the key's own (set with the key) or else its tenant's
+ * `limits` (requests and tokens per minute), counted with rate-limiter-flexible in this process or on the shared
  * Redis (`limits.store: redis`: every replica counts together). A window is a
  * minute from a key's first request in it. Requests are counted on arrival;
  * tokens after the answer (a call is refused once the key's tokens for the
@@ -15,11 +15,7 @@ import { errors } from "../errors.js";
 import type { Principal } from "./auth.js";
 
 type Limiters = typeof import("rate-limiter-flexible");
-
-interface TenantLimiters {
-  requests?: { limit: number; limiter: RateLimiterAbstract };
-  tokens?: { limit: number; limiter: RateLimiterAbstract };
-}
+type Kind = "requests" | "tokens";
 
 const WINDOW_S = 60;
 
@@ -30,34 +26,46 @@ export function resetText(ms: number): string {
   return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`;
 }
 
-export class KeyRateLimits {
-  readonly #byTenant = new Map<string, TenantLimiters>();
+/** The limits that apply to a key: its own where set, else its tenant's. */
+export function effectiveLimits(config: Config, p: Principal): { requests?: number; tokens?: number } {
+  const tenant = Object.hasOwn(config.tenants, p.tenant) ? config.tenants[p.tenant]?.limits : undefined;
+  const requests = p.key?.requests_per_minute ?? tenant?.requestsPerMinute;
+  const tokens = p.key?.tokens_per_minute ?? tenant?.tokensPerMinute;
+  return { ...(requests ? { requests } : {}), ...(tokens ? { tokens } : {}) };
+}
 
-  private constructor(mod: Limiters, config: Config, redis: Redis | undefined) {
-    for (const [tenant, t] of Object.entries(config.tenants)) {
-      if (!t.limits) continue;
-      const make = (kind: string, points: number): RateLimiterAbstract => {
-        const opts = { points, duration: WINDOW_S, keyPrefix: `limits:${tenant}:${kind}` };
-        if (!redis || config.limits.store !== "redis") return new mod.RateLimiterMemory(opts);
-        return new mod.RateLimiterRedis({
-          ...opts,
-          keyPrefix: `${config.redis?.keyPrefix ?? ""}${opts.keyPrefix}`,
-          storeClient: redis,
-          insuranceLimiter: new mod.RateLimiterMemory(opts),
-        });
-      };
-      const entry: TenantLimiters = {};
-      const { requestsPerMinute: rpm, tokensPerMinute: tpm } = t.limits;
-      if (rpm) entry.requests = { limit: rpm, limiter: make("requests", rpm) };
-      if (tpm) entry.tokens = { limit: tpm, limiter: make("tokens", tpm) };
-      this.#byTenant.set(tenant, entry);
-    }
+export class KeyRateLimits {
+  /** One limiter per kind and limit: every key with that limit counts in it, under its own id. */
+  readonly #limiters = new Map<string, RateLimiterAbstract>();
+
+  private constructor(
+    private readonly mod: Limiters,
+    private readonly config: Config,
+    private readonly redis: Redis | undefined,
+  ) {}
+
+  static async open(config: Config, redis: Redis | undefined): Promise<KeyRateLimits> {
+    return new KeyRateLimits(await import("rate-limiter-flexible"), config, redis);
   }
 
-  /** The limits of a config, or undefined when no tenant has any (the request path then checks nothing). */
-  static async open(config: Config, redis: Redis | undefined): Promise<KeyRateLimits | undefined> {
-    if (!Object.values(config.tenants).some((t) => t.limits)) return undefined;
-    return new KeyRateLimits(await import("rate-limiter-flexible"), config, redis);
+  #limiter(kind: Kind, points: number): RateLimiterAbstract {
+    const name = `${kind}:${points}`;
+    let limiter = this.#limiters.get(name);
+    if (limiter) return limiter;
+    // Keys are unique across tenants; a key whose limit changes starts a new count under the new limit.
+    const opts = { points, duration: WINDOW_S, keyPrefix: `limits:${kind}:${points}` };
+    const { mod, redis, config } = this;
+    limiter =
+      !redis || config.limits.store !== "redis"
+        ? new mod.RateLimiterMemory(opts)
+        : new mod.RateLimiterRedis({
+            ...opts,
+            keyPrefix: `${config.redis?.keyPrefix ?? ""}${opts.keyPrefix}`,
+            storeClient: redis,
+            insuranceLimiter: new mod.RateLimiterMemory(opts),
+          });
+    this.#limiters.set(name, limiter);
+    return limiter;
   }
 
   /**
@@ -65,27 +73,27 @@ export class KeyRateLimits {
    * send; throws a 429 (with the headers on it) when a limit is reached.
    */
   async admit(p: Principal): Promise<Record<string, string>> {
-    const t = this.#byTenant.get(p.tenant);
-    if (!t) return {};
+    const limits = effectiveLimits(this.config, p);
+    if (limits.requests === undefined && limits.tokens === undefined) return {};
     const id = p.keyId ?? "no-key";
     const headers: Record<string, string> = {};
-    if (t.tokens) {
-      const used = await t.tokens.limiter.get(id);
+    if (limits.tokens !== undefined) {
+      const used = await this.#limiter("tokens", limits.tokens).get(id);
       const spent = used?.consumedPoints ?? 0;
       const reset = used?.msBeforeNext ?? WINDOW_S * 1000;
       Object.assign(headers, {
-        "x-ratelimit-limit-tokens": String(t.tokens.limit),
-        "x-ratelimit-remaining-tokens": String(Math.max(0, t.tokens.limit - spent)),
+        "x-ratelimit-limit-tokens": String(limits.tokens),
+        "x-ratelimit-remaining-tokens": String(Math.max(0, limits.tokens - spent)),
         "x-ratelimit-reset-tokens": resetText(reset),
       });
-      if (spent >= t.tokens.limit)
-        throw withHeaders(errors.tokenLimit({ retryAfterMs: reset }, t.tokens.limit, reset), headers);
+      if (spent >= limits.tokens)
+        throw withHeaders(errors.tokenLimit({ retryAfterMs: reset }, limits.tokens, reset), headers);
     }
-    if (t.requests) {
+    if (limits.requests !== undefined) {
       let res: RateLimiterRes;
       let refused = false;
       try {
-        res = await t.requests.limiter.consume(id, 1);
+        res = await this.#limiter("requests", limits.requests).consume(id, 1);
       } catch (e) {
         // rate-limiter-flexible rejects with the counter's state when the limit is reached.
         if (!isLimiterRes(e)) throw e;
@@ -93,13 +101,13 @@ export class KeyRateLimits {
         refused = true;
       }
       Object.assign(headers, {
-        "x-ratelimit-limit-requests": String(t.requests.limit),
+        "x-ratelimit-limit-requests": String(limits.requests),
         "x-ratelimit-remaining-requests": String(Math.max(0, res.remainingPoints)),
         "x-ratelimit-reset-requests": resetText(res.msBeforeNext),
       });
       if (refused) {
         throw withHeaders(
-          errors.requestLimit({ retryAfterMs: res.msBeforeNext }, t.requests.limit, res.msBeforeNext),
+          errors.requestLimit({ retryAfterMs: res.msBeforeNext }, limits.requests, res.msBeforeNext),
           headers,
         );
       }
@@ -109,9 +117,11 @@ export class KeyRateLimits {
 
   /** Counts the tokens an answered call used against its key's tokens per minute. */
   spend(p: Principal, tokens: number): void {
-    const t = this.#byTenant.get(p.tenant)?.tokens;
-    if (!t || !(tokens > 0)) return;
-    void t.limiter.penalty(p.keyId ?? "no-key", tokens).catch(() => {});
+    const limit = effectiveLimits(this.config, p).tokens;
+    if (limit === undefined || !(tokens > 0)) return;
+    void this.#limiter("tokens", limit)
+      .penalty(p.keyId ?? "no-key", tokens)
+      .catch(() => {});
   }
 }
 

@@ -136,9 +136,11 @@ export function pushLogRow(
   const model = chain?.target.model ?? null;
   const { input, output, estimated } = tokens;
   // A cached answer used no upstream tokens, so it spends none of the key's.
-  if (gw.limits && !end.cacheHit) gw.limits.spend(o.principal, (input ?? 0) + (output ?? 0));
+  if (!end.cacheHit) gw.limits.spend(o.principal, (input ?? 0) + (output ?? 0));
   const backendCfg = chain ? gw.config.backends[chain.target.backend.name] : undefined;
   const price = model ? backendCfg?.prices[model] : undefined;
+  const cost = end.cacheHit ? 0 : costUsd(price, input, output);
+  if (cost) gw.budgets.spend(o.principal, cost);
   const failures = [...(end.failures ?? []), ...(chain?.failures ?? [])];
   const variant = o.resolved.variant.name;
   const route = o.resolved.name;
@@ -180,7 +182,7 @@ export function pushLogRow(
       input_tokens: input,
       output_tokens: output,
       tokens_estimated: estimated,
-      cost_usd: end.cacheHit ? 0 : costUsd(price, input, output),
+      cost_usd: cost,
       latency_ms: latencyMs,
       ttft_ms: end.ttftMs ?? null,
       served_by: chain?.servedBy ?? null,

@@ -56,7 +56,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   const principal = await gw.auth.authenticate(req);
   const body = await parse(req.body, principal);
   if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
-  if (gw.limits) await admit(gw, reply, principal);
+  await admit(gw, reply, principal);
   const clientSession = header(req, "x-switchyard-session");
   const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);
   const user = body.user ?? header(req, "x-switchyard-user") ?? null;
@@ -85,10 +85,15 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   };
 }
 
-/** Counts the call against its key's limits and says where it stands in x-ratelimit-* headers, on a 429 too. */
+/**
+ * Refuses the call when its key's or tenant's budget is spent, then counts it
+ * against its key's rate limits and says where it stands in x-ratelimit-*
+ * headers, on a 429 too.
+ */
 async function admit(gw: Gateway, reply: FastifyReply, principal: Principal): Promise<void> {
   try {
-    reply.headers(await (gw.limits as NonNullable<Gateway["limits"]>).admit(principal));
+    await gw.budgets.check(principal);
+    reply.headers(await gw.limits.admit(principal));
   } catch (e) {
     const headers = (e as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);

@@ -219,6 +219,29 @@ const byKey = <T>(key: (r: T) => string) => {
 
 /** Adds a batch's rollups; inside the batch's transaction. */
 async function storeRollups(trx: Db, batch: RollupBatch): Promise<void> {
+  const keys = batch.keys();
+  if (keys.length > 0) {
+    await trx
+      .insertInto("key_rollups")
+      .values(
+        keys.map((r) => ({
+          key_id: r.keyId,
+          tenant: r.tenant,
+          hour: r.hour,
+          requests: r.requests,
+          cost_sum: r.costSum,
+          tokens: r.tokens,
+        })),
+      )
+      .onConflict((oc) =>
+        oc.columns(["key_id", "hour"]).doUpdateSet({
+          requests: sql`key_rollups.requests + excluded.requests`,
+          cost_sum: sql`key_rollups.cost_sum + excluded.cost_sum`,
+          tokens: sql`key_rollups.tokens + excluded.tokens`,
+        }),
+      )
+      .execute();
+  }
   const routeKey = (r: RouteRollup) => `${r.route}\u0000${r.tenant}\u0000${r.hour}`;
   for (const r of [...batch.routes()].sort(byKey(routeKey))) {
     const sums = {

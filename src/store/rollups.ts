@@ -46,6 +46,16 @@ export interface RequestRollup {
   ttft: Sketch;
 }
 
+/** An hour of one key's calls, for its spend budget. */
+export interface KeyRollup {
+  keyId: string;
+  tenant: string;
+  hour: number;
+  requests: number;
+  costSum: number;
+  tokens: number;
+}
+
 /** An hour of a route's traffic, as core/usage.ts reads it, for one tenant. */
 export interface RouteRollup extends HourUsage {
   tenant: string;
@@ -61,9 +71,11 @@ const finite = (v: unknown): number | null => (typeof v === "number" && Number.i
 export class RollupBatch {
   readonly #byKey = new Map<string, RequestRollup>();
   readonly #routes = new Map<string, RouteRollup>();
+  readonly #keys = new Map<string, KeyRollup>();
 
   add(values: unknown[]): void {
     this.#addRoute(values);
+    this.#addKey(values);
     const experiment = values[at.experiment];
     const variant = values[at.variant];
     const status = values[at.status];
@@ -167,6 +179,26 @@ export class RollupBatch {
     }
   }
 
+  #addKey(values: unknown[]): void {
+    const keyId = values[at.key_id];
+    if (typeof keyId !== "string") return;
+    const hour = hourOf(Number(values[at.created_at]));
+    const key = `${keyId}\u0000${hour}`;
+    let r = this.#keys.get(key);
+    if (!r) {
+      r = { keyId, tenant: String(values[at.tenant]), hour, requests: 0, costSum: 0, tokens: 0 };
+      this.#keys.set(key, r);
+    }
+    r.requests++;
+    r.costSum += finite(values[at.cost_usd]) ?? 0;
+    r.tokens += (finite(values[at.input_tokens]) ?? 0) + (finite(values[at.output_tokens]) ?? 0);
+  }
+
+  /** Sorted by key and hour: writers on several replicas then lock rows in the same order. */
+  keys(): KeyRollup[] {
+    return [...this.#keys.values()].sort((a, b) => (a.keyId < b.keyId ? -1 : a.keyId > b.keyId ? 1 : a.hour - b.hour));
+  }
+
   values(): IterableIterator<RequestRollup> {
     return this.#byKey.values();
   }
@@ -204,7 +236,13 @@ export function rollupWriter(db: BetterSqlite3.Database): (batch: RollupBatch) =
        cost_sum = cost_sum + ?, input_tokens = input_tokens + ?, output_tokens = output_tokens + ?,
        latency_n = latency_n + ?, latency_sum = latency_sum + ?, latency_sketch = ? WHERE ${routeKey}`,
   );
+  const upsertKey = db.prepare(
+    `INSERT INTO key_rollups (key_id, tenant, hour, requests, cost_sum, tokens) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (key_id, hour) DO UPDATE SET requests = key_rollups.requests + excluded.requests,
+       cost_sum = key_rollups.cost_sum + excluded.cost_sum, tokens = key_rollups.tokens + excluded.tokens`,
+  );
   return (batch) => {
+    for (const r of batch.keys()) upsertKey.run(r.keyId, r.tenant, r.hour, r.requests, r.costSum, r.tokens);
     for (const r of batch.routes()) {
       const k = [r.route, r.tenant, r.hour];
       const sums = [

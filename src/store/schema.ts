@@ -4,6 +4,7 @@
  * booleans are 0/1 integers for the same reason.
  */
 import type { Generated } from "kysely";
+import type { BudgetPeriod } from "../core/budget-period.js";
 
 export interface RequestLogTable {
   id: string;
@@ -57,7 +58,14 @@ export interface ApiKeyTable {
   key_prefix: string;
   created_at: number;
   revoked_at: number | null;
+  /** The key's own limits and budget; null where the tenant's apply. */
+  requests_per_minute: number | null;
+  tokens_per_minute: number | null;
+  budget_usd: number | null;
+  budget_period: BudgetPeriod | null;
 }
+
+export type { BudgetPeriod };
 
 export interface FeedbackTable {
   id: string;
@@ -268,6 +276,16 @@ export interface RouteRollupTable {
   latency_sketch: string;
 }
 
+/** One hour of a key's calls, for its spend budget. */
+export interface KeyRollupTable {
+  key_id: string;
+  tenant: string;
+  hour: number;
+  requests: number;
+  cost_sum: number;
+  tokens: number;
+}
+
 export interface ExperimentFeedbackRollupTable {
   experiment: string;
   tenant: string;
@@ -295,4 +313,5 @@ export interface Database {
   experiment_rollups: ExperimentRollupTable;
   experiment_feedback_rollups: ExperimentFeedbackRollupTable;
   route_rollups: RouteRollupTable;
+  key_rollups: KeyRollupTable;
 }

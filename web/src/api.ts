@@ -225,4 +225,8 @@ export interface ApiKey {
   prefix: string;
   created_at: number;
   revoked_at: number | null;
+  /** What applies to the key: its own limits, else its tenant's (null: no limit). */
+  limits: { requests_per_minute: number | null; tokens_per_minute: number | null };
+  /** The key's budget and its tenant's, with what is spent of each this period. */
+  budgets: { scope: "key" | "tenant"; usd: number; period: string; spent_usd: number; resets_at: number }[];
 }

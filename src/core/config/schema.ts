@@ -258,7 +258,7 @@ export const experimentSchema = z.strictObject({
   winner: z.string().optional(),
 });
 
-/** Limits on each key of a tenant, over a sliding minute; a limit left out is no limit. */
+/** Limits on each key of a tenant, per minute from a key's first call in it; a limit left out is no limit. A key's own (keys create --rpm/--tpm) replace these. */
 const keyLimits = z.strictObject({
   requestsPerMinute: z.number().int().positive().optional(),
   /** Input and output tokens of answered calls (cache hits spend none). */
@@ -269,6 +269,13 @@ const tenant = z.strictObject({
   /** Routes this tenant's keys may call: a list, or "*" for all. */
   routes: z.union([z.literal("*"), z.array(z.string())]).default("*"),
   limits: keyLimits.optional(),
+  /** What the tenant's calls may cost together per period (prices from the backends' `prices`); past it, calls are refused with a 429. */
+  budget: z
+    .strictObject({
+      usd: z.number().positive(),
+      period: z.enum(["day", "week", "month"]).default("month"),
+    })
+    .optional(),
 });
 
 export const configSchema = z

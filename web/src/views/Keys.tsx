@@ -83,6 +83,32 @@ export function Keys() {
     { label: "Prefix", value: (k) => k.prefix, render: (k) => <code>{k.prefix}…</code> },
     { label: "Created", value: (k) => k.created_at, render: (k) => when(k.created_at) },
     {
+      label: "Limits",
+      value: (k) => k.limits.requests_per_minute,
+      render: (k) =>
+        [
+          k.limits.requests_per_minute !== null ? `${k.limits.requests_per_minute} req/min` : null,
+          k.limits.tokens_per_minute !== null ? `${k.limits.tokens_per_minute} tokens/min` : null,
+        ]
+          .filter(Boolean)
+          .join(", ") || <span className="muted">none</span>,
+    },
+    {
+      label: "Budget spent",
+      value: (k) => Math.max(0, ...k.budgets.map((b) => b.spent_usd / b.usd)),
+      render: (k) =>
+        k.budgets.length === 0 ? (
+          <span className="muted">no budget</span>
+        ) : (
+          k.budgets.map((b) => (
+            <div key={b.scope}>
+              ${b.spent_usd.toFixed(2)} of ${b.usd} this {b.period}
+              {b.scope === "tenant" ? " (tenant)" : ""}
+            </div>
+          ))
+        ),
+    },
+    {
       label: "Status",
       value: (k) => (k.revoked_at === null ? 0 : 1),
       render: (k) => (k.revoked_at === null ? "active" : `revoked ${when(k.revoked_at)}`),
