@@ -60,7 +60,9 @@ describe("switchyard command", () => {
     expect(id).toBeDefined();
 
     const list = runCli(["keys", "list"], dir, env);
-    expect(list.stdout).toContain(`${id}  ${key.slice(0, 9)}…  tenant=acme  role=app  active  web`);
+    expect(list.stdout).toContain(
+      `${id}  ${key.slice(0, 9)}…  tenant=acme  role=app  active  rpm=tenant tpm=tenant budget=tenant  web`,
+    );
     expect(list.stdout).not.toContain(key);
 
     const server = await serve([], dir, env);

@@ -509,7 +509,16 @@ describe("the web UI in a browser", () => {
     const row = keys.locator("tbody tr", { hasText: "ci bot" });
     await expect
       .poll(() => row.locator("td").allTextContents())
-      .toEqual(["ci bot", "app", `${newKey.slice(0, 9)}…`, expect.any(String), "active", "Revoke"]);
+      .toEqual([
+        "ci bot",
+        "app",
+        `${newKey.slice(0, 9)}…`,
+        expect.any(String),
+        "none",
+        "no budget",
+        "active",
+        "Revoke",
+      ]);
     await shown.getByRole("button", { name: "Done" }).click();
     await expect.poll(() => shown.count()).toBe(0);
     // Once dismissed, the key is nowhere on the page, and the API never gives it again.
@@ -528,7 +537,7 @@ describe("the web UI in a browser", () => {
 
       await row.getByRole("button", { name: "Revoke ci bot" }).click();
       await row.getByRole("button", { name: "Yes, revoke" }).click();
-      await expect.poll(() => row.locator("td").nth(4).textContent()).toMatch(/^revoked /);
+      await expect.poll(() => row.locator("td").nth(6).textContent()).toMatch(/^revoked /);
       // The gateway drops a revoked key from its cache (at once here; other replicas within 10 s).
       await expect
         .poll(async () => (await fetch(`${gw.url}/v1/me`, { headers: { authorization: `Bearer ${newKey}` } })).status, {
