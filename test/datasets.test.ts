@@ -193,6 +193,7 @@ describe("SFT export", () => {
     expect(seeded.splits).not.toEqual(first.splits);
   });
 
+  // Runs `switchyard` eight times, one after another: slow on a busy 2-core machine.
   it("refuses bad options, naming them", () => {
     const cases: Array<[string[], string]> = [
       [["--split", "80/20"], "--split: expected three non-negative numbers"],
@@ -219,7 +220,7 @@ describe("SFT export", () => {
     );
     expect(dpo.status).toBe(1);
     expect(dpo.stderr).toContain("--tag: applies to SFT exports only");
-  });
+  }, 120_000);
 });
 
 describe("DPO export", () => {

@@ -27,12 +27,15 @@ interface Budget {
 }
 
 interface Ledger {
+  scope: "key" | "tenant";
+  id: string;
   start: number;
   /** Spent in the period as the store last said. */
   stored: number;
   /** Spent by this process since that read began. */
   local: number;
-  loading: Promise<void> | undefined;
+  /** The first read of the period, which a check waits for; later reads never hold a call up. */
+  firstRead: Promise<void>;
 }
 
 export interface BudgetStanding {
@@ -46,6 +49,7 @@ export interface BudgetStanding {
 export class SpendBudgets {
   readonly #ledgers = new Map<string, Ledger>();
   #timer: NodeJS.Timeout | undefined;
+  #refreshing = false;
 
   constructor(
     private readonly db: Db,
@@ -54,7 +58,13 @@ export class SpendBudgets {
   ) {}
 
   start(): void {
-    this.#timer = setInterval(() => void this.#refreshAll(), REFRESH_MS);
+    this.#timer = setInterval(() => {
+      if (this.#refreshing) return;
+      this.#refreshing = true;
+      void this.#refreshAll().finally(() => {
+        this.#refreshing = false;
+      });
+    }, REFRESH_MS);
     this.#timer.unref();
   }
 
@@ -123,49 +133,48 @@ export class SpendBudgets {
     const start = periodStart(period, now);
     let ledger = this.#ledgers.get(key);
     if (!ledger || ledger.start !== start) {
-      ledger = { start, stored: 0, local: 0, loading: undefined };
-      this.#ledgers.set(key, ledger);
-      await this.#load(key, ledger, scope, id);
-    } else if (ledger.loading) {
-      await ledger.loading;
+      const fresh: Ledger = { scope, id, start, stored: 0, local: 0, firstRead: Promise.resolve() };
+      fresh.firstRead = this.#read(fresh.scope, fresh.start, [fresh]);
+      this.#ledgers.set(key, fresh);
+      ledger = fresh;
     }
+    await ledger.firstRead;
     return ledger.stored + ledger.local;
   }
 
-  #load(key: string, ledger: Ledger, scope: "key" | "tenant", id: string): Promise<void> {
-    ledger.loading ??= (async () => {
-      const localBefore = ledger.local;
-      try {
-        const stored =
-          scope === "key" ? await keySpend(this.db, id, ledger.start) : await tenantSpend(this.db, id, ledger.start);
-        ledger.stored = stored;
+  /** Reads the stored spend of ledgers of one scope and period start, in one query. */
+  async #read(scope: "key" | "tenant", start: number, ledgers: Ledger[]): Promise<void> {
+    const localBefore = ledgers.map((l) => l.local);
+    const ids = ledgers.map((l) => l.id);
+    try {
+      const spent = scope === "key" ? await keySpend(this.db, ids, start) : await tenantSpend(this.db, ids, start);
+      ledgers.forEach((l, i) => {
+        l.stored = spent.get(l.id) ?? 0;
         // What this process spent while the store was read may not be in it yet: keep it.
-        ledger.local -= localBefore;
-      } catch (err) {
-        this.logger.error({ err, budget: key }, "could not read spend from the store; counting this replica's own");
-      } finally {
-        ledger.loading = undefined;
-      }
-    })();
-    return ledger.loading;
+        l.local -= localBefore[i] as number;
+      });
+    } catch (err) {
+      this.logger.error({ err, scope }, "could not read spend from the store; counting this replica's own meanwhile");
+    }
   }
 
   async #refreshAll(): Promise<void> {
     const now = Date.now();
+    const groups = new Map<string, Ledger[]>();
     for (const [key, ledger] of this.#ledgers) {
-      const [scope, period, id] = splitLedgerKey(key);
+      const period = key.split("\u0000")[1] as BudgetPeriod;
       if (ledger.start !== periodStart(period, now)) {
         this.#ledgers.delete(key); // a new period: read afresh when next checked
         continue;
       }
-      await this.#load(key, ledger, scope, id);
+      const group = `${ledger.scope}\u0000${ledger.start}`;
+      groups.set(group, [...(groups.get(group) ?? []), ledger]);
+    }
+    for (const ledgers of groups.values()) {
+      const first = ledgers[0] as Ledger;
+      await this.#read(first.scope, first.start, ledgers);
     }
   }
 }
 
 const ledgerKey = (scope: "key" | "tenant", id: string, period: BudgetPeriod) => `${scope}\u0000${period}\u0000${id}`;
-
-function splitLedgerKey(key: string): ["key" | "tenant", BudgetPeriod, string] {
-  const [scope, period, ...rest] = key.split("\u0000");
-  return [scope as "key" | "tenant", period as BudgetPeriod, rest.join("\u0000")];
-}
