@@ -82,7 +82,8 @@ describe("circuit breaker", () => {
 
   it("answers 503 SY_ERR_BACKEND_BREAKER_OPEN without a fallback, and reopens after a failed probe", async () => {
     const h = await setup({
-      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 800 } },
+      // Long enough that the checks below finish inside it even on a busy machine.
+      primary: { retry: { maxRetries: 0 }, breaker: { failureThreshold: 2, cooldownMs: 4000 } },
       withFallback: false,
     });
     h.primary.fallback = { kind: "status", status: 500 };
@@ -101,7 +102,7 @@ describe("circuit breaker", () => {
     expectOpenAIError(JSON.parse(refusedStream.text), "SY_ERR_BACKEND_BREAKER_OPEN");
 
     // The probe after the cooldown reaches the upstream, fails, and the breaker opens again.
-    await sleep(850);
+    await sleep(4050);
     expect((await post(h)).status).toBe(502);
     expect(h.primary.requests).toHaveLength(3);
     expect(await breakerOf(h, "primary")).toBe("open");
