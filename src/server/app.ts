@@ -18,6 +18,7 @@ import { registerMe } from "./me.js";
 import { registerMessages } from "./messages.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
+import { registerPromptsAdmin } from "./prompts-admin.js";
 import { toPublicError } from "./public-error.js";
 import { registerReports } from "./reports.js";
 import { registerResponses } from "./responses.js";
@@ -83,6 +84,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerReports(app, gw);
   registerExperimentTimeseries(app, gw);
   registerKeysAdmin(app, gw);
+  registerPromptsAdmin(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);

@@ -19,6 +19,7 @@ import { Authenticator, KeyCache } from "./auth.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { PromptRegistry } from "./prompt-registry.js";
 import { KeyRateLimits } from "./rate-limits.js";
 import { openRedis } from "./redis-client.js";
 import { RedisResponseCache } from "./redis-response-cache.js";
@@ -32,6 +33,8 @@ export class Gateway {
   readonly keys: KeyCache;
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
+  /** Every prompt version, compiled, in memory (requests never read prompts from the store). */
+  readonly prompts: PromptRegistry;
   readonly shadow: ShadowRunner;
   readonly cache: ResponseCacheStore;
   /** Per-key rate limits; undefined when no tenant has any. */
@@ -65,6 +68,7 @@ export class Gateway {
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
+    this.prompts = new PromptRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
     this.cache = shared.cache;
     this.limits = shared.limits;
@@ -103,8 +107,26 @@ export class Gateway {
     for (const name of sync.removed)
       logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
     await gw.experiments.start();
+    await gw.prompts.start();
+    gw.warnUnresolvedPrompts();
     gw.scheduler.start();
     return gw;
+  }
+
+  /** Says at start which variants name a prompt the store cannot serve yet (their requests answer 503). */
+  warnUnresolvedPrompts(): void {
+    for (const [route, r] of Object.entries(this.config.routes)) {
+      for (const v of r.variants) {
+        if (!v.prompt) continue;
+        const res = this.prompts.resolve(v.prompt);
+        if (typeof res === "string") {
+          this.logger.warn(
+            { route, variant: v.name, prompt: v.prompt },
+            `route ${route} variant ${v.name}: prompt ${v.prompt} cannot be served yet: ${res} (create it with switchyard prompts create or import)`,
+          );
+        }
+      }
+    }
   }
 
   get draining(): boolean {
@@ -167,6 +189,7 @@ export class Gateway {
   async close(): Promise<void> {
     this.keys.stop();
     this.experiments.stop();
+    this.prompts.stop();
     this.scheduler.stop();
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
