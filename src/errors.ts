@@ -204,6 +204,16 @@ export const errors = {
     (problem: string) => problem,
   ),
 
+  // ── replay ────────────────────────────────────────────────────────────────
+  replayUnknown: define(
+    { code: "SY_ERR_REPLAY_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No replay run '${id}'`,
+  ),
+  replayConflict: define(
+    { code: "SY_ERR_REPLAY_CONFLICT", status: 409, type: "invalid_request_error" },
+    (problem: string) => problem,
+  ),
+
   // ── feedback ──────────────────────────────────────────────────────────────
   feedbackUnknownRequest: define(
     { code: "SY_ERR_FEEDBACK_UNKNOWN_REQUEST", status: 404, type: "not_found_error" },

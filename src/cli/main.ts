@@ -12,6 +12,7 @@ import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
 import { addExportCommand } from "./export.js";
 import { addPromptCommands } from "./prompts.js";
+import { addReplayCommand } from "./replay.js";
 import { addReportCommand } from "./report.js";
 
 const program = new Command()
@@ -34,6 +35,7 @@ Examples:
   switchyard report llama-vs-claude --format html --out report.html
   switchyard prompts create support --system "You help with {{product}}." --var product -m "first"
   switchyard prompts label support production 2
+  switchyard replay --dataset evals.jsonl --candidate support/v1,support/v2 --format html --out replay.html
   switchyard migrate`,
   );
 
@@ -198,6 +200,7 @@ addConversationCommands(program, storeConfig);
 addExportCommand(program, storeConfig);
 addReportCommand(program, storeConfig);
 addPromptCommands(program, storeConfig);
+addReplayCommand(program, storeConfig, requireConfig);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof StoreError || e instanceof Error) {

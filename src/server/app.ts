@@ -20,6 +20,7 @@ import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
 import { registerPromptsAdmin } from "./prompts-admin.js";
 import { toPublicError } from "./public-error.js";
+import { registerReplaysAdmin } from "./replays-admin.js";
 import { registerReports } from "./reports.js";
 import { registerResponses } from "./responses.js";
 import { registerWebUi } from "./web-ui.js";
@@ -85,6 +86,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerExperimentTimeseries(app, gw);
   registerKeysAdmin(app, gw);
   registerPromptsAdmin(app, gw);
+  registerReplaysAdmin(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);

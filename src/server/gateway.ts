@@ -41,6 +41,8 @@ export class Gateway {
   readonly limits: KeyRateLimits | undefined;
   readonly #redis: Redis | undefined;
   readonly scheduler: ExperimentScheduler;
+  /** Replay runs working in this process (admin API), to interrupt on shutdown. */
+  readonly replays = new Map<string, { abort: AbortController; done: Promise<void> }>();
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -191,6 +193,8 @@ export class Gateway {
     this.experiments.stop();
     this.prompts.stop();
     this.scheduler.stop();
+    for (const r of this.replays.values()) r.abort.abort();
+    await Promise.allSettled([...this.replays.values()].map((r) => r.done));
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
     await this.shadow.close();
