@@ -214,6 +214,11 @@ export const errors = {
     (problem: string) => problem,
   ),
 
+  workbenchUnknown: define(
+    { code: "SY_ERR_WORKBENCH_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No workbench run '${id}'`,
+  ),
+
   // ── feedback ──────────────────────────────────────────────────────────────
   feedbackUnknownRequest: define(
     { code: "SY_ERR_FEEDBACK_UNKNOWN_REQUEST", status: 404, type: "not_found_error" },

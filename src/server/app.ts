@@ -24,6 +24,7 @@ import { registerReplaysAdmin } from "./replays-admin.js";
 import { registerReports } from "./reports.js";
 import { registerResponses } from "./responses.js";
 import { registerWebUi } from "./web-ui.js";
+import { registerWorkbench } from "./workbench.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -87,6 +88,7 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerKeysAdmin(app, gw);
   registerPromptsAdmin(app, gw);
   registerReplaysAdmin(app, gw);
+  registerWorkbench(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);

@@ -92,8 +92,8 @@ export interface ReplayProgress {
   skipped: number;
 }
 
-/** One upstream call, whole; never throws. */
-async function ask(
+/** One upstream call, whole (no stream); never throws. */
+export async function ask(
   env: ReplayEnv,
   variant: VariantConfig,
   body: ChatRequest,
