@@ -25,6 +25,12 @@ const config = () => ({
     support: { variants: [{ name: "main", backend: "fake", model: "m", prompt: "support@production" }] },
     pinned: { variants: [{ name: "v1", backend: "fake", model: "m", prompt: "support@1" }] },
     missing: { variants: [{ name: "x", backend: "fake", model: "m", prompt: "nosuch@production" }] },
+    sh: {
+      variants: [
+        { name: "live", backend: "fake", model: "m", prompt: "support@1" },
+        { name: "next", backend: "fake", model: "m", prompt: "support@2" },
+      ],
+    },
     ab: {
       variants: [
         { name: "old", backend: "fake", model: "m", prompt: "support@1" },
@@ -33,6 +39,11 @@ const config = () => ({
     },
   },
   experiments: {
+    "prompt-shadow": {
+      route: "sh",
+      variants: [{ variant: "live", weight: 100 }],
+      shadow: { variants: ["next"], share: 1 },
+    },
     "prompt-ab": {
       route: "ab",
       variants: [
@@ -181,6 +192,28 @@ describe("a variant's prompt", () => {
     expect(r.json.error.message).toBe(
       "Route 'missing' variant 'x' uses prompt nosuch@production, which cannot be served: there is no prompt 'nosuch'",
     );
+  });
+});
+
+describe("a shadow test of a prompt version", () => {
+  it("sends the candidate its own prompt version in the background, and stores the comparison", async () => {
+    upstream.requests.length = 0;
+    const r = await chat(gw, "sh", { variables: { product: "S" } });
+    expect(r.promptVersion).toBe("support@1");
+    await eventually(() => expect(upstream.requests).toHaveLength(2));
+    const systems = upstream.requests.map((q) => (q.body.messages as { content: string }[])[0]?.content).sort();
+    expect(systems).toEqual(["v1: you help with S.", "v2: you help with S, brief."]);
+    const shadow = await eventually(async () => {
+      await gw.rows();
+      const rows = await gw.gateway.db.selectFrom("shadow_results").selectAll().execute();
+      expect(rows).toHaveLength(1);
+      return rows[0];
+    });
+    expect([shadow?.primary_variant, shadow?.candidate_variant, shadow?.candidate_status]).toEqual([
+      "live",
+      "next",
+      200,
+    ]);
   });
 });
 

@@ -169,16 +169,24 @@ export function compilePrompt(
     for (const v of required) if (!Object.hasOwn(values, v)) return { kind: "missing", variable: v };
     return undefined;
   };
-  const render = (values: Readonly<Record<string, string>>): PromptMessage[] =>
-    compiled.map((m) => ({
-      role: m.role,
-      content: m.parts
-        .map((p) => {
-          if ("text" in p) return p.text;
-          return Object.hasOwn(values, p.variable) ? values[p.variable] : (defaults[p.variable] ?? "");
-        })
-        .join(""),
-    }));
+  // One shape for every part, and += (a rope, flattened once when sent): join() here cost a microsecond.
+  const flat = compiled.map((m) => ({
+    role: m.role,
+    parts: m.parts.map((p) => ("text" in p ? { text: p.text, variable: "" } : { text: null, variable: p.variable })),
+  }));
+  const render = (values: Readonly<Record<string, string>>): PromptMessage[] => {
+    const out = new Array<PromptMessage>(flat.length);
+    for (let i = 0; i < flat.length; i++) {
+      const m = flat[i] as (typeof flat)[number];
+      let text = "";
+      for (const p of m.parts) {
+        if (p.text !== null) text += p.text;
+        else text += Object.hasOwn(values, p.variable) ? values[p.variable] : (defaults[p.variable] ?? "");
+      }
+      out[i] = { role: m.role, content: text };
+    }
+    return out;
+  };
   return { ok: true, prompt: { content, variables: declared, required, render, problemWith } };
 }
 
