@@ -88,7 +88,11 @@ async function inProcess() {
     if (sink === 0) throw new Error("unreachable");
     return ns;
   };
-  for (let i = 0; i < 3; i++) time(withPrompt), time(without); // warm-up (JIT)
+  // Warm-up (JIT).
+  for (let i = 0; i < 3; i++) {
+    time(withPrompt);
+    time(without);
+  }
   const rounds = [];
   for (let r = 0; r < 5; r++) rounds.push({ prompted: time(withPrompt), plain: time(without) });
   await db.destroy();
