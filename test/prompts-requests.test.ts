@@ -137,6 +137,17 @@ describe("a variant's prompt", () => {
     expect(lastUpstreamBody().messages[0].content).toBe("v1: you help with via header.");
   });
 
+  it("works through the Messages API too, with the variables in the header", async () => {
+    const res = await fetch(`${gw.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-switchyard-variables": '{"product": "Claude Code"}' },
+      body: JSON.stringify({ model: "support", max_tokens: 50, messages: [{ role: "user", content: "hello" }] }),
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-switchyard-prompt-version")).toBe("support@1");
+    expect(lastUpstreamBody().messages[0]).toEqual({ role: "system", content: "v1: you help with Claude Code." });
+  });
+
   it("follows a label move and its rollback on the very next request, with no restart", async () => {
     await admin(gw, "PUT", "/v1/admin/prompts/support/labels/production", { version: 2, message: "ship v2" });
     const after = await chat(gw, "support", { variables: { product: "P" } });

@@ -114,4 +114,34 @@ describe("the Prompts view", () => {
     await page.getByRole("region", { name: "Workbench results" }).getByRole("article").nth(3).waitFor();
     expect(await page.getByRole("region", { name: "Workbench results" }).getByRole("article").count()).toBe(4);
   });
+
+  it("lists replay runs and shows a run's comparison report", async () => {
+    const items = [1, 2, 3, 4].map((i) => ({
+      messages: [{ role: "user", content: `What is ${i} plus ${i}?` }],
+      reference: String(2 * i),
+    }));
+    await api("POST", "/v1/admin/replays", {
+      id: "ui-run",
+      items,
+      candidates: ["qa/good", "qa/bad"],
+      scorers: ["exact"],
+    });
+    await page.reload();
+    const replays = page.getByRole("region", { name: "Replays" });
+    await replays.getByText("ui-run").waitFor();
+    await page.waitForFunction(() => document.body.textContent?.includes("8/8 answers"), undefined, {
+      timeout: 15_000,
+    });
+    await replays.getByRole("button", { name: "Report" }).first().click();
+    const report = replays.getByRole("article", { name: "Replay report" });
+    await report.getByRole("table").nth(1).waitFor();
+    const row = report.getByRole("table").nth(1).getByRole("row").nth(1);
+    expect((await row.getByRole("cell").allTextContents()).slice(0, 5)).toEqual([
+      "qa/bad",
+      "exact",
+      "4",
+      "1.000",
+      "0.500",
+    ]);
+  });
 });

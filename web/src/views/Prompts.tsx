@@ -7,9 +7,9 @@
  */
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
-import { apiJson, postJson } from "../api";
+import { apiFetch, apiJson, postJson } from "../api";
 import { useAuth } from "../auth";
-import { ErrorNote, Loading } from "../ui";
+import { ErrorNote, Loading, Markdown } from "../ui";
 
 interface PromptSummary {
   name: string;
@@ -389,6 +389,59 @@ function Workbench() {
   );
 }
 
+interface ReplayRun {
+  id: string;
+  status: string;
+  items: number;
+  candidates: string[];
+  progress: { done: number; total: number };
+  created_at: number;
+}
+
+/** Replay runs (offline evaluations) with their progress, and a run's comparison report. */
+function Replays() {
+  const { key } = useAuth();
+  const runs = useQuery({
+    queryKey: ["admin", "replays"],
+    queryFn: () => apiJson<{ data: ReplayRun[] }>(key, "/v1/admin/replays"),
+    refetchInterval: (q) => (q.state.data?.data.some((r) => r.status === "running") ? 2000 : false),
+  });
+  const [open, setOpen] = useState<string | null>(null);
+  const report = useQuery({
+    queryKey: ["admin", "replays", open, "report"],
+    queryFn: async () => (await apiFetch(key, `/v1/admin/replays/${enc(open ?? "")}/report?format=md`)).text(),
+    enabled: open !== null,
+  });
+  return (
+    <section aria-label="Replays">
+      <h2>Replays</h2>
+      <p className="muted small">
+        Offline evaluations started with <code>switchyard replay</code> or <code>POST /v1/admin/replays</code>.
+      </p>
+      <ErrorNote error={runs.error} />
+      {runs.data && runs.data.data.length === 0 && <p className="muted">No replay runs yet.</p>}
+      <ul aria-label="Replay runs">
+        {runs.data?.data.map((r) => (
+          <li key={r.id}>
+            <button type="button" className="ghost" onClick={() => setOpen(r.id)}>
+              Report
+            </button>{" "}
+            <code>{r.id}</code> {r.status} · {r.progress.done}/{r.progress.total} answers · {r.candidates.join(" vs ")}{" "}
+            <span className="muted small">{when(r.created_at)}</span>
+          </li>
+        ))}
+      </ul>
+      {open && report.isPending && <Loading what="the report" />}
+      <ErrorNote error={report.error} />
+      {open && report.data && (
+        <article aria-label="Replay report">
+          <Markdown text={report.data} />
+        </article>
+      )}
+    </section>
+  );
+}
+
 export function Prompts() {
   const { key } = useAuth();
   const list = useQuery({
@@ -422,6 +475,7 @@ export function Prompts() {
       </nav>
       {current && <Registry key={current} name={current} />}
       <Workbench />
+      <Replays />
     </div>
   );
 }
