@@ -68,6 +68,12 @@ describe("switchyard prompts", () => {
     expect(show).toMatch(/v1 .* ana {2}first/);
     expect(show).toMatch(/v2 .* ana {2}imported from/);
     expect(show).toMatch(/production: 1 -> 2 {2}ana/);
+    // create -f takes a file without a name (the command names it).
+    writeFileSync(
+      join(dir, "nameless.yaml"),
+      "variables: { q: {} }\ntemplate:\n  messages: [{ role: user, content: 'Q: {{q}}' }]\n",
+    );
+    expect(cli("prompts", "create", "quiz", "-f", join(dir, "nameless.yaml")).stdout).toBe("created quiz@1\n");
     // Rollback is a move back.
     cli("prompts", "label", "support", "production", "1", "-m", "rollback");
     expect(cli("prompts", "show", "support@production").stdout).toContain("version: 1");

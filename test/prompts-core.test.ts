@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { validateConfig } from "../src/core/config/parse.js";
 import { diffLines, unifiedDiff } from "../src/core/prompts/diff.js";
 import { contentHash, contentText, parsePromptFile, promptFileText } from "../src/core/prompts/file.js";
 import { parsePromptRef } from "../src/core/prompts/ref.js";
@@ -100,6 +101,19 @@ describe("prompt references", () => {
     expect(parsePromptRef("support")).toMatch(/write NAME@LABEL/);
     expect(parsePromptRef("support@0")).toMatch(/versions count from 1/);
     expect(parsePromptRef("support@-x")).toMatch(/neither a version number nor a label/);
+  });
+});
+
+describe("a variant's prompt in the config", () => {
+  it("is checked at start, the error naming the key path", () => {
+    const cfg = (prompt: string) => ({
+      backends: { b: { type: "openai", baseUrl: "http://127.0.0.1:9/v1" } },
+      routes: { chat: { variants: [{ name: "a", backend: "b", model: "m", prompt }] } },
+    });
+    expect(validateConfig(cfg("support@production"), "t").routes.chat?.variants[0]?.prompt).toBe("support@production");
+    expect(() => validateConfig(cfg("support"), "t")).toThrow(
+      "routes.chat.variants.0.prompt: 'support' is not a prompt reference: write NAME@LABEL (support@production) or NAME@VERSION (support@3)",
+    );
   });
 });
 

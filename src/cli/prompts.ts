@@ -184,9 +184,7 @@ Examples:
           if (!PROMPT_NAME.test(name)) throw new Error(PROMPT_NAME_RULE);
           let raw: Record<string, unknown>;
           if (opts.file) {
-            const parsed = parsePromptFile(
-              readFileSync(opts.file, "utf8").replace(/^name:.*$/m, `name: ${JSON.stringify(name)}`),
-            );
+            const parsed = parsePromptFile(readFileSync(opts.file, "utf8"), { name });
             if (!parsed.ok) throw new Error(`${opts.file}:\n${parsed.problems.map((x) => `  - ${x}`).join("\n")}`);
             const { name: _n, labels: _l, message: _m, version: _v, ...content } = parsed.file;
             raw = content;

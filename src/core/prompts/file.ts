@@ -78,12 +78,21 @@ export function promptFileText(file: {
   );
 }
 
-/** Parses one prompt file; problems name the key path (and the file, which the caller adds). */
-export function parsePromptFile(text: string): { ok: true; file: PromptFile } | { ok: false; problems: string[] } {
+/**
+ * Parses one prompt file; problems name the key path (and the file, which the
+ * caller adds). `name` overrides (or supplies) the file's own.
+ */
+export function parsePromptFile(
+  text: string,
+  opts: { name?: string } = {},
+): { ok: true; file: PromptFile } | { ok: false; problems: string[] } {
   const doc = parseDocument(text, { prettyErrors: true });
   if (doc.errors.length > 0)
     return { ok: false, problems: [(doc.errors[0] as Error).message.split("\n")[0] ?? "bad YAML"] };
-  const r = promptFileSchema.safeParse(doc.toJS());
+  const raw = doc.toJS() as unknown;
+  const value =
+    opts.name !== undefined && raw && typeof raw === "object" ? { ...(raw as object), name: opts.name } : raw;
+  const r = promptFileSchema.safeParse(value);
   if (!r.success) {
     return {
       ok: false,
