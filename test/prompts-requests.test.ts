@@ -24,6 +24,7 @@ const config = () => ({
   routes: {
     support: { variants: [{ name: "main", backend: "fake", model: "m", prompt: "support@production" }] },
     pinned: { variants: [{ name: "v1", backend: "fake", model: "m", prompt: "support@1" }] },
+    plain: { variants: [{ name: "p", backend: "fake", model: "m" }] },
     missing: { variants: [{ name: "x", backend: "fake", model: "m", prompt: "nosuch@production" }] },
     sh: {
       variants: [
@@ -129,6 +130,30 @@ describe("a variant's prompt", () => {
     expect(sent).not.toHaveProperty("switchyard_variables");
     const row = (await gw.rows()).find((r) => r.id === res.response.headers.get("x-switchyard-request-id"));
     expect(row?.prompt_version).toBe("support@1");
+  });
+
+  it("streams with the prompt too, and a variant without a prompt never forwards the variables field", async () => {
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "support",
+        stream: true,
+        messages: [{ role: "user", content: "hello" }],
+        switchyard_variables: { product: "S" },
+      }),
+    });
+    expect(res.headers.get("x-switchyard-prompt-version")).toBe("support@1");
+    expect(await res.text()).toContain("data: [DONE]");
+    expect(lastUpstreamBody().messages[0]).toEqual({ role: "system", content: "v1: you help with S." });
+    const id = res.headers.get("x-switchyard-request-id");
+    expect((await gw.rows()).find((r) => r.id === id)?.prompt_version).toBe("support@1");
+
+    const plain = await chat(gw, "plain", { variables: { anything: "x" } });
+    expect(plain.status).toBe(200);
+    expect(plain.promptVersion).toBeNull();
+    expect(lastUpstreamBody()).not.toHaveProperty("switchyard_variables");
+    expect(lastUpstreamBody().messages).toEqual([{ role: "user", content: "hello" }]);
   });
 
   it("takes variables from the x-switchyard-variables header too", async () => {
