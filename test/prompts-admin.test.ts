@@ -191,6 +191,29 @@ describe("prompt versions", () => {
     ]);
   });
 
+  it("imports YAML files: new versions for changed content, labels moved, a bad file storing nothing", async () => {
+    const file = "name: greeter\nlabels: [staging]\nvariables: { who: {} }\ntemplate:\n  system: Greet {{who}}.\n";
+    const a = await call("POST", "/v1/admin/prompts/import", admin, {
+      files: [{ source: "greeter.yaml", text: file }],
+    });
+    expect(a.json.data).toEqual([
+      { source: "greeter.yaml", prompt: "greeter", version: 1, created: true, moved: ["staging"] },
+    ]);
+    const again = await call("POST", "/v1/admin/prompts/import", admin, { files: [{ text: file }] });
+    expect(again.json.data[0]).toMatchObject({ version: 1, created: false, moved: [] });
+    const bad = await call("POST", "/v1/admin/prompts/import", admin, {
+      files: [
+        { text: file.replace("Greet", "Hi") },
+        { source: "b.yaml", text: "name: b\ntemplate: { system: '{{x}}' }\n" },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.message).toBe(
+      "Invalid request body at 'files[1]': b.yaml: template.system: uses {{x}}, which is not declared under variables (declared: none)",
+    );
+    expect((await call("GET", "/v1/admin/prompts/greeter", admin)).json.latest_version).toBe(1);
+  });
+
   it("is for admin keys only", async () => {
     expect((await call("GET", "/v1/admin/prompts", app)).status).toBe(403);
     expect((await call("POST", "/v1/admin/prompts/x/versions", app, V1)).status).toBe(403);

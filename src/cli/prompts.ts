@@ -14,6 +14,7 @@ import { LATEST, PROMPT_NAME, PROMPT_NAME_RULE, parsePromptRef } from "../core/p
 import { checkPromptContent, type PromptContent } from "../core/prompts/template.js";
 import { type Db, migrateToLatest, openDatabase } from "../store/db.js";
 import { promptExecutionHistory } from "../store/prompt-history.js";
+import { importPromptFiles, PromptImportError } from "../store/prompt-import.js";
 import {
   createVersion,
   labelHistory,
@@ -287,31 +288,18 @@ Examples:
     .option("--author <name>", "who the new versions are by")
     .action((paths: string[], opts: { author?: string }) =>
       withStore(storeConfig, async (db) => {
-        const files = promptFiles(paths);
-        // Every file is checked before anything is stored, so a bad file changes nothing.
-        const parsed = files.map((f) => {
-          const r = parsePromptFile(readFileSync(f, "utf8"));
-          if (!r.ok) throw new Error(`${f}:\n${r.problems.map((x) => `  - ${x}`).join("\n")}`);
-          const { name, labels, message, version: _v, ...raw } = r.file;
-          return { f, name, labels, message, content: checked(name, raw, f) };
-        });
-        const author = opts.author ?? defaultAuthor();
-        for (const x of parsed) {
-          const { version, created } = await createVersion(db, x.name, x.content, {
-            author,
-            message: x.message ?? `imported from ${x.f}`,
-            skipIfUnchanged: true,
-          });
-          const moved: string[] = [];
-          for (const label of x.labels) {
-            const r = await moveLabel(db, x.name, label, version.version, {
-              actor: author,
-              message: `imported from ${x.f}`,
-            });
-            if (r.moved) moved.push(label);
-          }
+        const files = promptFiles(paths).map((f) => ({ source: f, text: readFileSync(f, "utf8") }));
+        let outcomes: Awaited<ReturnType<typeof importPromptFiles>>;
+        try {
+          outcomes = await importPromptFiles(db, files, opts.author ?? defaultAuthor());
+        } catch (e) {
+          // A bad file names itself and its problems; nothing was stored.
+          if (e instanceof PromptImportError) throw new Error(e.message);
+          throw e;
+        }
+        for (const o of outcomes) {
           console.log(
-            `${x.f}: ${created ? `created ${x.name}@${version.version}` : `${x.name}@${version.version} unchanged`}${moved.length ? `; moved ${moved.join(", ")}` : ""}`,
+            `${o.source}: ${o.created ? `created ${o.prompt}@${o.version}` : `${o.prompt}@${o.version} unchanged`}${o.moved.length ? `; moved ${o.moved.join(", ")}` : ""}`,
           );
         }
       }),

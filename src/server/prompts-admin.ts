@@ -11,6 +11,7 @@
  *   POST /:name/render                     {ref?, variables?, messages?} what a request would send (a dry run)
  *   GET  /:name/export?ref=                the YAML file of a version (for git)
  *   GET  /:name/history?from=&to=          execution history per version, from the request log and feedback
+ *   POST /import                           {files: [{source?, text}]} prompt YAML files, as `switchyard prompts import`
  * A change is stored, then loaded into this replica before the answer, so the
  * next request here uses it; other replicas see it within PROMPT_REFRESH_MS.
  */
@@ -23,6 +24,7 @@ import { requestVariables } from "../core/prompts/request-variables.js";
 import { checkPromptContent } from "../core/prompts/template.js";
 import { errors } from "../errors.js";
 import { promptExecutionHistory } from "../store/prompt-history.js";
+import { importPromptFiles, PromptImportError } from "../store/prompt-import.js";
 import {
   createVersion,
   labelHistory,
@@ -138,6 +140,31 @@ export function registerPromptsAdmin(app: FastifyInstance, gw: Gateway): void {
     if (!held) throw errors.promptUnknown(`No prompt '${name}'`);
     return held;
   };
+
+  app.post(`${BASE}/import`, async (req) => {
+    const p = await admin(req);
+    const body = parse(
+      z.strictObject({
+        files: z
+          .array(z.strictObject({ source: z.string().optional(), text: z.string() }))
+          .min(1)
+          .max(1000),
+      }),
+      req.body,
+    );
+    const files = body.files.map((f, i) => ({ source: f.source ?? `files[${i}]`, text: f.text }));
+    try {
+      const outcomes = await importPromptFiles(gw.db, files, actorOf(p));
+      for (const name of new Set(outcomes.map((o) => o.prompt))) await gw.prompts.reload(name);
+      return { object: "list", data: outcomes };
+    } catch (e) {
+      if (e instanceof PromptImportError) {
+        const i = files.findIndex((f) => f.source === e.source);
+        throw errors.invalidBody(`files[${i}]`, `${e.source}: ${e.problems.join("; ")}`);
+      }
+      throw e;
+    }
+  });
 
   app.get(BASE, async (req) => {
     await admin(req);
