@@ -215,6 +215,36 @@ describe("the scorers", () => {
     });
   });
 
+  it("evaluates another prompt version on a variant with ROUTE/VARIANT+NAME@VERSION", async () => {
+    await createVersion(
+      db,
+      "tutor",
+      { variables: { level: {} }, template: { system: "v2 at {{level}}." } },
+      { author: "t", message: "" },
+    );
+    await env.prompts.reload("tutor");
+    upstream.requests.length = 0;
+    const data = JSON.stringify({
+      messages: [{ role: "user", content: "What is 2 plus 2?" }],
+      reference: "4",
+      variables: { level: "pro" },
+    });
+    const id = await createReplayRun(env, {
+      tenant: "default",
+      source: { file: "override" },
+      items: items(data),
+      settings: { candidates: ["qa/prompted", "qa/prompted+tutor@2"], scorers: { scorers: ["exact"] } },
+    });
+    await runReplay(env, id, { concurrency: 1 });
+    const rs = await loadResults(db, id);
+    expect(rs.map((r) => [r.candidate, r.prompt_version, r.scores.exact])).toEqual([
+      ["qa/prompted", "tutor@1", 1],
+      ["qa/prompted+tutor@2", "tutor@2", 1],
+    ]);
+    const systems = upstream.requests.map((q) => (q.body.messages as { content: string }[])[0]?.content).sort();
+    expect(systems).toEqual(["Explain at pro level.", "v2 at pro."]);
+  });
+
   it("refuses bad settings and bad dataset lines, naming them", async () => {
     const run = (candidates: string[], scorers: string[], judge?: string) =>
       createReplayRun(env, {
@@ -227,6 +257,9 @@ describe("the scorers", () => {
       "candidate 'qa/nope': route 'qa' has no variant 'nope' (its variants: good, bad, judge, prompted)",
     );
     await expect(run(["qa/good"], ["exactly"])).rejects.toThrow(/unknown scorer 'exactly'/);
+    await expect(run(["qa/good+tutor"], ["exact"])).rejects.toThrow(
+      "candidate 'qa/good+tutor': 'tutor' is not a prompt reference",
+    );
     await expect(run(["qa/good"], ["judge"])).rejects.toThrow(/needs a judge model/);
     const bad = parseReplayJsonl(
       '{"messages": []}\nnot json\n{"messages":[{"role":"user","content":"x"}],"schema":{"type":"nonsense"}}',

@@ -100,7 +100,7 @@ export function addReplayCommand(program: Command, storeConfig: () => Config, re
     .option("--limit <n>", "from-log: at most this many items", "1000")
     .option(
       "--candidate <route/variant>",
-      "a variant to evaluate, the first is the baseline (repeatable or comma-separated)",
+      "a variant to evaluate (ROUTE/VARIANT, or ROUTE/VARIANT+NAME@VERSION for another prompt); the first is the baseline (repeatable or comma-separated)",
       collect,
     )
     .option(

@@ -16,6 +16,7 @@ import { messageText } from "../core/conversation.js";
 import { costUsd } from "../core/cost.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { ChatMessage, ChatRequest } from "../core/openai-types.js";
+import { parsePromptRef } from "../core/prompts/ref.js";
 import { compareReplay, type ReplayComparison } from "../core/replay/compare.js";
 import type { ReplayItem } from "../core/replay/dataset.js";
 import { gradeMessages, parseGrade } from "../core/replay/judge-grade.js";
@@ -50,16 +51,28 @@ export interface CandidateRef {
   variant: VariantConfig;
 }
 
-/** Resolves "route/variant" names against the config, naming what exists when one does not. */
+/**
+ * Resolves candidate names against the config: `ROUTE/VARIANT` is the variant
+ * as configured; `ROUTE/VARIANT+NAME@REF` is that variant with another prompt
+ * version (to evaluate a version before any label points at it). Errors name
+ * what exists.
+ */
 export function resolveCandidates(config: Config, names: string[]): CandidateRef[] {
   return names.map((name) => {
-    const slash = name.indexOf("/");
+    const plus = name.indexOf("+");
+    const base = plus < 0 ? name : name.slice(0, plus);
+    const prompt = plus < 0 ? undefined : name.slice(plus + 1);
+    if (prompt !== undefined) {
+      const ref = parsePromptRef(prompt);
+      if (typeof ref === "string") throw new Error(`candidate '${name}': ${ref}`);
+    }
+    const slash = base.indexOf("/");
     if (slash <= 0)
       throw new Error(
-        `candidate '${name}': write ROUTE/VARIANT (for example chat/${Object.values(config.routes)[0]?.variants[0]?.name ?? "a"})`,
+        `candidate '${name}': write ROUTE/VARIANT (for example chat/${Object.values(config.routes)[0]?.variants[0]?.name ?? "a"}), optionally +NAME@VERSION for another prompt`,
       );
-    const route = name.slice(0, slash);
-    const variantName = name.slice(slash + 1);
+    const route = base.slice(0, slash);
+    const variantName = base.slice(slash + 1);
     const r = Object.hasOwn(config.routes, route) ? config.routes[route] : undefined;
     if (!r)
       throw new Error(
@@ -70,7 +83,7 @@ export function resolveCandidates(config: Config, names: string[]): CandidateRef
       throw new Error(
         `candidate '${name}': route '${route}' has no variant '${variantName}' (its variants: ${r.variants.map((v) => v.name).join(", ")})`,
       );
-    return { name, route, variant };
+    return { name, route, variant: prompt === undefined ? variant : { ...variant, prompt } };
   });
 }
 
