@@ -142,6 +142,11 @@ describe("a replay of 300 items with known answers", () => {
     expect(chrf?.difference.estimate).toBeCloseTo(meanOf("qa/bad") - meanOf("qa/good"), 12);
     expect(chrf?.difference.lo).toBeLessThan(chrf?.difference.estimate as number);
     expect(chrf?.difference.hi).toBeLessThan(0);
+    const latency = r.comparisons.find((c) => c.scorer === "latency_ms");
+    const meanLatency = (c: string) =>
+      results.filter((x) => x.candidate === c).reduce((a, x) => a + x.latency_ms, 0) / 300;
+    expect(latency).toMatchObject({ method: "paired-bootstrap", n: 300 });
+    expect(latency?.difference.estimate).toBeCloseTo(meanLatency("qa/bad") - meanLatency("qa/good"), 9);
     // The same report twice: the bootstrap is seeded.
     expect(await replayComparison(db, runId)).toEqual(r);
     expect(replayMarkdown(r)).toContain("| qa/bad | exact | 300 | 1.000 | 0.500 |");

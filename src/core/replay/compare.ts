@@ -4,7 +4,8 @@
  * candidate against the first (the baseline) on the items both were scored on:
  * McNemar's exact test and the paired difference for pass/fail scorers, a
  * paired bootstrap interval (seeded, so a report is repeatable) for the
- * similarities. Pure: the results come in, the numbers go out.
+ * similarities and for latency (items both answered). Pure: the results come
+ * in, the numbers go out.
  */
 import { seededRandom } from "../random.js";
 import { type Interval, mcnemar, meanInterval, momentsOf, pairedBootstrap, wilson } from "../stats.js";
@@ -122,6 +123,29 @@ export function compareReplay(input: {
     const base = byCandidate.get(baseline) as Map<number, ResultLike>;
     for (const c of others) {
       const cand = byCandidate.get(c) as Map<number, ResultLike>;
+      // Latency, paired on the items both answered: what the candidate costs the user in time.
+      const latencyPairs: [number, number][] = [];
+      for (const [idx, b] of base) {
+        const y = cand.get(idx);
+        if (b.status === 200 && y?.status === 200) latencyPairs.push([b.latency_ms, y.latency_ms]);
+      }
+      if (latencyPairs.length > 0) {
+        const lb = pairedBootstrap(latencyPairs, seededRandom(BOOTSTRAP_SEED), {
+          rounds: BOOTSTRAP_ROUNDS,
+          confidence,
+        });
+        const mean = (k: 0 | 1) => latencyPairs.reduce((a, p) => a + p[k], 0) / latencyPairs.length;
+        comparisons.push({
+          baseline,
+          candidate: c,
+          scorer: "latency_ms",
+          method: "paired-bootstrap",
+          n: latencyPairs.length,
+          baselineMean: mean(0),
+          candidateMean: mean(1),
+          difference: { estimate: lb.estimate, lo: lb.lo, hi: lb.hi },
+        });
+      }
       for (const s of input.scorers) {
         const key = s as keyof Scores;
         const pairs: [number, number][] = [];
