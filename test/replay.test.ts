@@ -188,6 +188,10 @@ describe("the scorers", () => {
       ["8", { exact: null, contains: null, regex: null, json: 1, schema: 0, judge: 0 }],
     ]);
     expect(rs[0]?.judge_raw).toBe('{"verdict": "pass", "reason": "compared with the reference"}');
+    // One candidate: a summary, and no comparison table.
+    const md = replayMarkdown(await replayComparison(db, id));
+    expect(md).toContain("| qa/bad | 3 |");
+    expect(md).not.toContain("Paired comparisons");
     // Three answers and three judge calls.
     expect(upstream.requests.map((r) => r.body.model).sort()).toEqual(["bad", "bad", "bad", "judge", "judge", "judge"]);
   });

@@ -206,7 +206,7 @@ interface Table {
 function tables(r: ReplayComparison): Table[] {
   const level = `${Math.round((1 - r.alpha) * 100)} %`;
   const scorers = r.candidates[0]?.scores.map((s) => s.scorer) ?? [];
-  return [
+  const all: Table[] = [
     {
       title: `Replay ${r.run}`,
       text: `${r.items} items. Means with ${level} intervals (Wilson for pass/fail scores, Student's t for similarities).`,
@@ -223,7 +223,7 @@ function tables(r: ReplayComparison): Table[] {
     },
     {
       title: "Paired comparisons with the baseline",
-      text: `Each candidate against the first on the items both were scored on: candidate − baseline with a ${level} interval; McNemar's exact test for pass/fail scores, a paired bootstrap (${BOOTSTRAP_ROUNDS} rounds, seed ${BOOTSTRAP_SEED}) for similarities.`,
+      text: `Each candidate against the first on the items both were scored on: candidate − baseline with a ${level} interval; McNemar's exact test for pass/fail scores, a paired bootstrap (${BOOTSTRAP_ROUNDS} rounds, seed ${BOOTSTRAP_SEED}) for similarities and latency (ms).`,
       head: [
         "candidate",
         "scorer",
@@ -248,6 +248,8 @@ function tables(r: ReplayComparison): Table[] {
       ]),
     },
   ];
+  // One candidate has nothing to be compared with.
+  return r.comparisons.length > 0 ? all : all.slice(0, 1);
 }
 
 const md = (s: string) => s.replaceAll("|", "\\|").replaceAll("\n", " ");
