@@ -25,7 +25,7 @@ import {
 } from "../src/server/replay-runner.js";
 import { type Db, migrateToLatest, openDatabase } from "../src/store/db.js";
 import { createVersion } from "../src/store/prompts.js";
-import { loadResults } from "../src/store/replay.js";
+import { loadResults, loadRun } from "../src/store/replay.js";
 import { answerArithmetic, arithmeticItems } from "./fixtures/arithmetic.js";
 import { type FakeOpenAI, startFakeOpenAI } from "./fixtures/fake-openai.js";
 import { tempDbPath } from "./helpers.js";
@@ -194,6 +194,45 @@ describe("the scorers", () => {
     expect(md).not.toContain("Paired comparisons");
     // Three answers and three judge calls.
     expect(upstream.requests.map((r) => r.body.model).sort()).toEqual(["bad", "bad", "bad", "judge", "judge", "judge"]);
+  });
+
+  it("grades with a rubric kept in the prompt registry, rendered once into the run", async () => {
+    await createVersion(
+      db,
+      "grader",
+      { variables: {}, template: { system: "Pass only exact sums." } },
+      { author: "t", message: "" },
+    );
+    await env.prompts.reload("grader");
+    upstream.requests.length = 0;
+    const id = await createReplayRun(env, {
+      tenant: "default",
+      source: { file: "rubric" },
+      items: items(arithmeticItems(2)),
+      settings: {
+        candidates: ["qa/bad"],
+        scorers: { scorers: ["judge"], judge: "qa/judge", rubricPrompt: "grader@latest" },
+      },
+    });
+    expect((await loadRun(db, id))?.scorers).toMatchObject({
+      rubric: "Pass only exact sums.",
+      rubricPrompt: "grader@1",
+    });
+    await runReplay(env, id, { concurrency: 1 });
+    expect((await loadResults(db, id)).map((r) => r.scores.judge)).toEqual([1, 0]);
+    const judged = upstream.requests.filter((q) => q.body.model === "judge");
+    expect((judged[0]?.body.messages as { content: string }[])[0]?.content).toMatch(/^Pass only exact sums\./);
+    await expect(
+      createReplayRun(env, {
+        tenant: "default",
+        source: {},
+        items: items(arithmeticItems(1)),
+        settings: {
+          candidates: ["qa/bad"],
+          scorers: { scorers: ["judge"], judge: "qa/judge", rubricPrompt: "tutor@1" },
+        },
+      }),
+    ).rejects.toThrow("--rubric-prompt tutor@1: a rubric takes no variables, and this one needs level");
   });
 
   it("sends a candidate's prompt version with the item's variables, and records a missing variable as a failed item", async () => {

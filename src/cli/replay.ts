@@ -55,6 +55,7 @@ interface RunFlags {
   schema?: string;
   judge?: string;
   rubric?: string;
+  rubricPrompt?: string;
   concurrency: string;
   run?: string;
   resume?: string;
@@ -112,6 +113,10 @@ export function addReplayCommand(program: Command, storeConfig: () => Config, re
     .option("--schema <file>", "a JSON Schema file for items without their own")
     .option("--judge <route/variant>", "the judge model that grades each answer pass/fail (adds the judge scorer)")
     .option("--rubric <text|@file>", "the judge's rubric (default: a strict correctness rubric)")
+    .option(
+      "--rubric-prompt <NAME@REF>",
+      "the judge's rubric from the prompt registry (a versioned rubric; rendered once per run)",
+    )
     .option("-j, --concurrency <n>", "calls in flight at most", "8")
     .option("--run <id>", "name the run (default rpl_<time><random>)")
     .option("--resume <id>", "finish an interrupted run: only items not yet scored are sent")
@@ -202,6 +207,7 @@ Examples:
                   : undefined,
                 judge: flags.judge,
                 rubric,
+                rubricPrompt: flags.rubricPrompt,
               },
             },
           });

@@ -300,6 +300,21 @@ export async function createReplayRun(
   if (wantsJudge && !run.settings.scorers.judge)
     throw new Error("the judge scorer needs a judge model: --judge ROUTE/VARIANT");
   if (run.settings.scorers.judge) resolveCandidates(env.config, [run.settings.scorers.judge]);
+  if (run.settings.scorers.rubricPrompt !== undefined) {
+    // A rubric kept in the registry: rendered once here, so a resumed run grades with the same text.
+    const ref = run.settings.scorers.rubricPrompt;
+    const r = env.prompts.resolve(ref);
+    if (typeof r === "string") throw new Error(`--rubric-prompt ${ref}: ${r}`);
+    if (r.prompt.required.length > 0)
+      throw new Error(
+        `--rubric-prompt ${ref}: a rubric takes no variables, and this one needs ${r.prompt.required.join(", ")}`,
+      );
+    run.settings.scorers.rubric = r.prompt
+      .render({})
+      .map((m) => m.content)
+      .join("\n\n");
+    run.settings.scorers.rubricPrompt = `${r.name}@${r.version}`;
+  }
   if (run.settings.scorers.regex !== undefined) new RegExp(run.settings.scorers.regex);
   if (run.settings.scorers.schema !== undefined) {
     const c = compileSchema(run.settings.scorers.schema);

@@ -1,7 +1,7 @@
 /**
  * The offline evaluation admin API (admin keys only), under /v1/admin/replays:
  *   POST /                 {candidates, items? | jsonl? | from_log?: {route?, variant?, prompt?, feedback?, from?, to?, limit?},
- *                           scorers?, regex?, schema?, judge?, rubric?, concurrency?, id?} → 202, the run starts here
+ *                           scorers?, regex?, schema?, judge?, rubric? | rubric_prompt? (NAME@REF), concurrency?, id?} → 202, the run starts here
  *   GET  /                 runs, newest first
  *   GET  /:id              one run with its progress
  *   POST /:id/resume       sends the pairs that have no result yet (after a restart)
@@ -50,6 +50,7 @@ const createBody = z.strictObject({
   schema: z.union([z.record(z.string(), z.unknown()), z.boolean()]).optional(),
   judge: z.string().optional(),
   rubric: z.string().optional(),
+  rubric_prompt: z.string().optional(),
   concurrency: z.number().int().positive().max(256).default(8),
 });
 
@@ -152,6 +153,7 @@ export function registerReplaysAdmin(app: FastifyInstance, gw: Gateway): void {
             schema: body.schema,
             judge: body.judge,
             rubric: body.rubric,
+            rubricPrompt: body.rubric_prompt,
           },
         },
       });

@@ -20,6 +20,8 @@ export interface ReplaySettings {
     /** route/variant of the judge model, when the judge scores. */
     judge?: string | undefined;
     rubric?: string | undefined;
+    /** NAME@VERSION of the registry prompt the rubric was rendered from, when it came from one. */
+    rubricPrompt?: string | undefined;
   };
 }
 
