@@ -221,7 +221,9 @@ describe("the scorers", () => {
     await runReplay(env, id, { concurrency: 1 });
     expect((await loadResults(db, id)).map((r) => r.scores.judge)).toEqual([1, 0]);
     const judged = upstream.requests.filter((q) => q.body.model === "judge");
-    expect((judged[0]?.body.messages as { content: string }[])[0]?.content).toMatch(/^Pass only exact sums\./);
+    expect((judged[0]?.body.messages as { content: string }[] | undefined)?.[0]?.content).toMatch(
+      /^Pass only exact sums\./,
+    );
     await expect(
       createReplayRun(env, {
         tenant: "default",
