@@ -172,6 +172,60 @@ export const errors = {
     (problem: string) => problem,
   ),
 
+  // ── prompts ───────────────────────────────────────────────────────────────
+  promptUnknown: define(
+    { code: "SY_ERR_PROMPT_UNKNOWN", status: 404, type: "not_found_error" },
+    (problem: string) => problem,
+  ),
+  promptTemplateInvalid: define(
+    bad("SY_ERR_PROMPT_TEMPLATE_INVALID"),
+    (prompt: string, path: string, problem: string) =>
+      `Prompt '${prompt}' is not a valid template at '${path}': ${problem}`,
+    (_prompt: string, path: string) => path,
+  ),
+  promptVariableMissing: define(
+    bad("SY_ERR_PROMPT_VARIABLE_MISSING"),
+    (prompt: string, variable: string, where: string) =>
+      `Prompt ${prompt} needs variable '${variable}', which the request does not give (send it in ${where})`,
+    (_prompt: string, variable: string) => variable,
+  ),
+  promptVariableUnknown: define(
+    bad("SY_ERR_PROMPT_VARIABLE_UNKNOWN"),
+    (prompt: string, variable: string, declared: string[]) =>
+      `Prompt ${prompt} declares no variable '${variable}' (its variables: ${declared.join(", ") || "none"})`,
+    (_prompt: string, variable: string) => variable,
+  ),
+  promptVariablesInvalid: define(
+    bad("SY_ERR_PROMPT_VARIABLES_INVALID"),
+    (where: string, problem: string) => `Invalid prompt variables in ${where}: ${problem}`,
+    (where: string) => where,
+  ),
+  /** The config names a prompt the store does not have: the operator's to fix, not the client's. */
+  promptUnresolved: define(
+    { code: "SY_ERR_PROMPT_UNRESOLVED", status: 503, type: "api_error" },
+    (route: string, variant: string, ref: string, why: string) =>
+      `Route '${route}' variant '${variant}' uses prompt ${ref}, which cannot be served: ${why}`,
+  ),
+  promptConflict: define(
+    { code: "SY_ERR_PROMPT_CONFLICT", status: 409, type: "invalid_request_error" },
+    (problem: string) => problem,
+  ),
+
+  // ── replay ────────────────────────────────────────────────────────────────
+  replayUnknown: define(
+    { code: "SY_ERR_REPLAY_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No replay run '${id}'`,
+  ),
+  replayConflict: define(
+    { code: "SY_ERR_REPLAY_CONFLICT", status: 409, type: "invalid_request_error" },
+    (problem: string) => problem,
+  ),
+
+  workbenchUnknown: define(
+    { code: "SY_ERR_WORKBENCH_UNKNOWN", status: 404, type: "not_found_error" },
+    (id: string) => `No workbench run '${id}'`,
+  ),
+
   // ── feedback ──────────────────────────────────────────────────────────────
   feedbackUnknownRequest: define(
     { code: "SY_ERR_FEEDBACK_UNKNOWN_REQUEST", status: 404, type: "not_found_error" },

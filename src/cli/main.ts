@@ -1,5 +1,5 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
-/** The `switchyard` command: serve, migrate, check, keys, conversations, export, report. */
+/** The `switchyard` command: serve, migrate, check, keys, conversations, export, report, prompts, replay. */
 import { Command, Option } from "commander";
 import { pino } from "pino";
 import { ConfigError, validateConfig } from "../core/config/parse.js";
@@ -12,6 +12,8 @@ import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
 import { addExportCommand } from "./export.js";
 import { addLimitOptions, describeLimits, type LimitOptions, limitsFromOptions } from "./key-limits.js";
+import { addPromptCommands } from "./prompts.js";
+import { addReplayCommand } from "./replay.js";
 import { addReportCommand } from "./report.js";
 
 const program = new Command()
@@ -33,6 +35,9 @@ Examples:
   switchyard conversations list --search "refund"
   switchyard export sft --out data/ --feedback thumbs:up
   switchyard report llama-vs-claude --format html --out report.html
+  switchyard prompts create support --system "You help with {{product}}." --var product -m "first"
+  switchyard prompts label support production 2
+  switchyard replay --dataset evals.jsonl --candidate support/v1,support/v2 --format html --out replay.html
   switchyard migrate`,
   );
 
@@ -215,6 +220,8 @@ keys
 addConversationCommands(program, storeConfig);
 addExportCommand(program, storeConfig);
 addReportCommand(program, storeConfig);
+addPromptCommands(program, storeConfig);
+addReplayCommand(program, storeConfig, requireConfig);
 
 program.parseAsync().catch((e: unknown) => {
   if (e instanceof ConfigError || e instanceof StoreError || e instanceof Error) {

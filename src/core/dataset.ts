@@ -16,6 +16,8 @@ export interface RatedTurn {
   route: string | null;
   variant: string | null;
   model: string | null;
+  /** `NAME@VERSION` of the prompt the variant sent, when it had one. */
+  promptVersion?: string | null;
   /** The messages the answer replied to (the conversation's path before it). */
   prompt: ChatMessage[];
   answer: ChatMessage;
@@ -95,6 +97,8 @@ export interface TurnFilter {
   routes?: string[] | undefined;
   variants?: string[] | undefined;
   models?: string[] | undefined;
+  /** Prompt versions: `NAME@VERSION` for one version, `NAME` for any version of that prompt. */
+  prompts?: string[] | undefined;
   /** "thumbs:up", "thumbs:down", or a kind alone ("correction", "comment", "stars", "tags", "thumbs") meaning it was given. */
   feedback?: string[] | undefined;
   minStars?: number | undefined;
@@ -121,6 +125,12 @@ export function checkFeedbackFilter(f: string): string | undefined {
   return `unknown feedback filter '${f}' (expected one of ${[...FEEDBACK_FILTERS].join(", ")})`;
 }
 
+/** Whether a logged `NAME@VERSION` is the version `want` names, or any version of the prompt `want` names. */
+export function matchesPrompt(logged: string | null, want: string): boolean {
+  if (logged === null) return false;
+  return want.includes("@") ? logged === want : logged.startsWith(`${want}@`);
+}
+
 /** Whether a turn passes every part of the filter except the language (which costs a detection). */
 export function passesFilter(t: RatedTurn, f: TurnFilter, hasPreference = false): boolean {
   if (f.from !== undefined && t.createdAt < f.from) return false;
@@ -128,6 +138,7 @@ export function passesFilter(t: RatedTurn, f: TurnFilter, hasPreference = false)
   if (f.routes && !f.routes.includes(t.route ?? "")) return false;
   if (f.variants && !f.variants.includes(t.variant ?? "")) return false;
   if (f.models && !f.models.includes(t.model ?? "")) return false;
+  if (f.prompts && !f.prompts.some((p) => matchesPrompt(t.promptVersion ?? null, p))) return false;
   const fb = t.feedback;
   if (f.minStars !== undefined && (fb.stars === null || fb.stars < f.minStars)) return false;
   if (f.tags && !fb.tags.some((tag) => f.tags?.includes(tag))) return false;

@@ -22,7 +22,17 @@ export interface ShadowLine {
   judge: { primary: number; candidate: number; tie: number; unparsed: number; failed: number };
 }
 
-export type RenderableReport = ExperimentReport & { shadow?: ShadowLine[] };
+/** Requests per variant and prompt version (src/store/report-queries.ts promptVersionSums). */
+export interface PromptVersionLine {
+  variant: string;
+  prompt_version: string | null;
+  requests: number;
+  successes: number;
+  thumbs: number;
+  thumbs_up: number;
+}
+
+export type RenderableReport = ExperimentReport & { shadow?: ShadowLine[]; promptVersions?: PromptVersionLine[] };
 
 interface Section {
   title: string;
@@ -188,6 +198,22 @@ export function reportSections(r: RenderableReport): Section[] {
           num(x.score, 0),
           `[${num(x.lo, 0)}, ${num(x.hi, 0)}]`,
           `${x.wins}–${x.losses}–${x.ties}`,
+        ]),
+      },
+    });
+  }
+  if (r.promptVersions && r.promptVersions.length > 0) {
+    sections.push({
+      title: "Prompt versions",
+      text: ["The analysed requests of each variant by the prompt version that served them (from the request log)."],
+      table: {
+        head: ["variant", "prompt version", "requests", "success", "thumbs up (n)"],
+        rows: r.promptVersions.map((p) => [
+          p.variant,
+          p.prompt_version ?? "–",
+          String(p.requests),
+          pct(p.requests > 0 ? p.successes / p.requests : null),
+          p.thumbs > 0 ? `${pct(p.thumbs_up / p.thumbs)} (${p.thumbs})` : "–",
         ]),
       },
     });

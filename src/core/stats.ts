@@ -177,3 +177,86 @@ export function sampleRatioMismatch(observed: number[], shares: number[], thresh
   const pValue = 1 - jStat.chisquare.cdf(chi, df);
   return { chiSquare: chi, degreesOfFreedom: df, pValue, mismatch: pValue < threshold };
 }
+
+/** McNemar's test of two paired pass/fail outcomes, with the paired difference of pass rates. */
+export interface McNemar {
+  /** Pairs: items both were scored on. */
+  n: number;
+  /** Discordant pairs: a passed and b failed (`aOnly`), b passed and a failed (`bOnly`). */
+  aOnly: number;
+  bOnly: number;
+  /** Exact two-sided p-value (a binomial test on the discordant pairs). */
+  pValue: number;
+  /** Pass rate of b minus pass rate of a, with a Wald interval for paired proportions. */
+  difference: Interval;
+}
+
+/**
+ * McNemar's exact test (McNemar 1947; the exact form is the two-sided binomial
+ * test of the discordant pairs with p = ½): p = min(1, 2·P(X ≤ min(a, b))),
+ * X ~ Binomial(a + b, ½). The difference of paired proportions is
+ * (bOnly − aOnly) / n, and its interval the Wald interval for dependent
+ * proportions, SE = √(aOnly + bOnly − (bOnly − aOnly)² / n) / n (Agresti,
+ * Categorical Data Analysis, 3rd ed., §11.1.1). `pairs` are [a, b] as 0/1.
+ */
+export function mcnemar(pairs: readonly (readonly [number, number])[], confidence = 0.95): McNemar {
+  let aOnly = 0;
+  let bOnly = 0;
+  for (const [a, b] of pairs) {
+    if (a === 1 && b === 0) aOnly++;
+    else if (a === 0 && b === 1) bOnly++;
+  }
+  const n = pairs.length;
+  const discordant = aOnly + bOnly;
+  const pValue = discordant === 0 ? 1 : Math.min(1, 2 * binomialHalfCdf(Math.min(aOnly, bOnly), discordant));
+  const estimate = n > 0 ? (bOnly - aOnly) / n : Number.NaN;
+  const se = n > 0 ? Math.sqrt(Math.max(0, discordant - (bOnly - aOnly) ** 2 / n)) / n : Number.NaN;
+  const z = zFor(confidence);
+  return { n, aOnly, bOnly, pValue, difference: { estimate, lo: estimate - z * se, hi: estimate + z * se } };
+}
+
+/**
+ * P(X ≤ k) for X ~ Binomial(n, ½), summed in log space so that tails far
+ * below 2⁻¹⁰⁷⁴ do not vanish term by term: ln C(n, j) grows by ln((n − j + 1) / j).
+ */
+export function binomialHalfCdf(k: number, n: number): number {
+  if (k < 0) return 0;
+  if (k >= n) return 1;
+  const ln2n = n * Math.LN2;
+  let lnC = 0;
+  let sum = Math.exp(-ln2n);
+  for (let j = 1; j <= k; j++) {
+    lnC += Math.log(n - j + 1) - Math.log(j);
+    sum += Math.exp(lnC - ln2n);
+  }
+  return Math.min(1, sum);
+}
+
+/**
+ * The paired bootstrap interval of a mean difference (Efron & Tibshirani, An
+ * Introduction to the Bootstrap, 1993, ch. 13, percentile method): items are
+ * resampled with replacement `rounds` times and the mean of b − a taken each
+ * time; the interval is the (α/2, 1 − α/2) percentiles of those means. The
+ * `random` source makes it repeatable (a seeded one in reports).
+ */
+export function pairedBootstrap(
+  pairs: readonly (readonly [number, number])[],
+  random: () => number,
+  opts: { rounds?: number; confidence?: number } = {},
+): Interval & { n: number } {
+  const n = pairs.length;
+  if (n === 0) return { n, estimate: Number.NaN, lo: Number.NaN, hi: Number.NaN };
+  const diffs = pairs.map(([a, b]) => b - a);
+  const estimate = diffs.reduce((s, d) => s + d, 0) / n;
+  const rounds = opts.rounds ?? 2000;
+  const means = new Float64Array(rounds);
+  for (let r = 0; r < rounds; r++) {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += diffs[Math.floor(random() * n)] as number;
+    means[r] = sum / n;
+  }
+  means.sort();
+  const alpha = 1 - (opts.confidence ?? 0.95);
+  const at = (q: number) => means[Math.min(rounds - 1, Math.max(0, Math.floor(q * rounds)))] as number;
+  return { n, estimate, lo: at(alpha / 2), hi: at(1 - alpha / 2) };
+}

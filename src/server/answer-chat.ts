@@ -14,6 +14,7 @@ import { chunksOf, completionOf } from "../core/cached-answer.js";
 import type { ChatCompletion, ChatRequest, Usage } from "../core/openai-types.js";
 import { StreamAnswer } from "../core/stream-answer.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { applyPrompt, withoutVariablesField } from "./apply-prompt.js";
 import { cacheUse } from "./cache-use.js";
 import { ClientStream } from "./client-stream.js";
 import type { ClientDialect } from "./dialect.js";
@@ -39,6 +40,10 @@ export async function answerChat(
   call: RoutedCall<ChatRequest>,
   dialect: ClientDialect,
 ): Promise<FastifyReply> {
+  const clientBody = withoutVariablesField(call.body);
+  const prompted = applyPrompt(gw.prompts, call.resolved.name, call.resolved.variant, clientBody, call.variables);
+  call = { ...call, body: prompted.body, promptVersion: prompted.promptVersion };
+  if (prompted.promptVersion) reply.header("x-switchyard-prompt-version", prompted.promptVersion);
   const { requestId, createdAt, principal, body, resolved } = call;
   const use = cacheUse(gw, reply, call, "chat");
   const cache = use instanceof Promise ? await use : use;
@@ -53,7 +58,15 @@ export async function answerChat(
           experiment: resolved.experiment,
           served: resolved.variant.name,
           variants: resolved.route.variants,
-          body,
+          body: clientBody,
+          // Each candidate sends its own prompt; one whose prompt cannot take this request is not shadowed.
+          bodyFor: (v) => {
+            try {
+              return applyPrompt(gw.prompts, resolved.name, v, clientBody, call.variables).body;
+            } catch {
+              return undefined;
+            }
+          },
         })
       : undefined;
   const outcome: CallOutcome = {

@@ -18,10 +18,13 @@ import { registerMe } from "./me.js";
 import { registerMessages } from "./messages.js";
 import { registerModels } from "./models.js";
 import { registerOps } from "./ops.js";
+import { registerPromptsAdmin } from "./prompts-admin.js";
 import { toPublicError } from "./public-error.js";
+import { registerReplaysAdmin } from "./replays-admin.js";
 import { registerReports } from "./reports.js";
 import { registerResponses } from "./responses.js";
 import { registerWebUi } from "./web-ui.js";
+import { registerWorkbench } from "./workbench.js";
 
 export function buildApp(gw: Gateway): FastifyInstance {
   const app = Fastify({
@@ -83,6 +86,9 @@ export function buildApp(gw: Gateway): FastifyInstance {
   registerReports(app, gw);
   registerExperimentTimeseries(app, gw);
   registerKeysAdmin(app, gw);
+  registerPromptsAdmin(app, gw);
+  registerReplaysAdmin(app, gw);
+  registerWorkbench(app, gw);
   registerOps(app, gw);
   registerMe(app, gw);
   registerWebUi(app, gw.logger);

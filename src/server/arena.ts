@@ -18,8 +18,10 @@ import type { RouteConfig, VariantConfig } from "../core/config/schema.js";
 import { unitOf } from "../core/experiment.js";
 import { timeOrderedId } from "../core/ids.js";
 import type { ChatCompletion, ChatRequest } from "../core/openai-types.js";
+import { requestVariables, VARIABLES_HEADER } from "../core/prompts/request-variables.js";
 import { checkChatRequest } from "../core/validate-chat.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
+import { applyPrompt, type Prompted, withoutVariablesField } from "./apply-prompt.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import { type CallOutcome, recordCall } from "./record-call.js";
@@ -55,6 +57,10 @@ export function registerArena(app: FastifyInstance, gw: Gateway): void {
     const pair = pickPair(gw, principal, body.model, route, arena);
     // Blind: which variant is A is a coin toss.
     if (Math.random() < 0.5) pair.reverse();
+    // Each side sends its own variant's prompt; a bad variable fails the arena before either is called.
+    const variables = requestVariables(raw, header(req.headers, VARIABLES_HEADER));
+    const clientBody = withoutVariablesField(body);
+    const prompted = pair.map((v) => applyPrompt(gw.prompts, body.model, v, clientBody, variables));
 
     const clientSession = header(req.headers, "x-switchyard-session");
     const session = clientSession ?? timeOrderedId("ses_", createdAt);
@@ -73,7 +79,8 @@ export function registerArena(app: FastifyInstance, gw: Gateway): void {
             variant,
             route,
             routeName: body.model,
-            body,
+            body: (prompted[i] as Prompted).body,
+            promptVersion: (prompted[i] as Prompted).promptVersion,
             principal,
             user,
             session,
@@ -160,6 +167,7 @@ async function answerWith(
     route: RouteConfig;
     routeName: string;
     body: ChatRequest;
+    promptVersion: string | null;
     principal: Principal;
     user: string | null;
     session: string;
@@ -193,6 +201,7 @@ async function answerWith(
     resolved,
     stream: false,
     request: o.body,
+    promptVersion: o.promptVersion,
   };
   let chain: ChainResult;
   try {

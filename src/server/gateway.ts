@@ -20,6 +20,7 @@ import { SpendBudgets } from "./budgets.js";
 import { ExperimentRegistry } from "./experiment-registry.js";
 import { ExperimentScheduler } from "./experiment-scheduler.js";
 import { BREAKER_VALUE, createMetrics, type GatewayMetrics } from "./metrics.js";
+import { PromptRegistry } from "./prompt-registry.js";
 import { KeyRateLimits } from "./rate-limits.js";
 import { openRedis } from "./redis-client.js";
 import { RedisResponseCache } from "./redis-response-cache.js";
@@ -33,6 +34,8 @@ export class Gateway {
   readonly keys: KeyCache;
   readonly auth: Authenticator;
   readonly experiments: ExperimentRegistry;
+  /** Every prompt version, compiled, in memory (requests never read prompts from the store). */
+  readonly prompts: PromptRegistry;
   readonly shadow: ShadowRunner;
   readonly cache: ResponseCacheStore;
   /** Per-key rate limits (the key's own or its tenant's). */
@@ -41,6 +44,8 @@ export class Gateway {
   readonly budgets: SpendBudgets;
   readonly #redis: Redis | undefined;
   readonly scheduler: ExperimentScheduler;
+  /** Replay runs working in this process (admin API), to interrupt on shutdown. */
+  readonly replays = new Map<string, { abort: AbortController; done: Promise<void> }>();
   #draining = false;
   readonly #inFlight = new Set<Cancel>();
   readonly #recording = new Set<Promise<void>>();
@@ -68,6 +73,7 @@ export class Gateway {
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
     this.experiments = new ExperimentRegistry(db, logger);
+    this.prompts = new PromptRegistry(db, logger);
     this.scheduler = new ExperimentScheduler(this, logger);
     this.cache = shared.cache;
     this.limits = shared.limits;
@@ -107,9 +113,27 @@ export class Gateway {
     for (const name of sync.removed)
       logger.info({ experiment: name }, `experiment ${name} stopped: removed from the config file`);
     await gw.experiments.start();
+    await gw.prompts.start();
+    gw.warnUnresolvedPrompts();
     gw.scheduler.start();
     gw.budgets.start();
     return gw;
+  }
+
+  /** Says at start which variants name a prompt the store cannot serve yet (their requests answer 503). */
+  warnUnresolvedPrompts(): void {
+    for (const [route, r] of Object.entries(this.config.routes)) {
+      for (const v of r.variants) {
+        if (!v.prompt) continue;
+        const res = this.prompts.resolve(v.prompt);
+        if (typeof res === "string") {
+          this.logger.warn(
+            { route, variant: v.name, prompt: v.prompt },
+            `route ${route} variant ${v.name}: prompt ${v.prompt} cannot be served yet: ${res} (create it with switchyard prompts create or import)`,
+          );
+        }
+      }
+    }
   }
 
   get draining(): boolean {
@@ -172,8 +196,11 @@ export class Gateway {
   async close(): Promise<void> {
     this.keys.stop();
     this.experiments.stop();
+    this.prompts.stop();
     this.scheduler.stop();
     this.budgets.stop();
+    for (const r of this.replays.values()) r.abort.abort();
+    await Promise.allSettled([...this.replays.values()].map((r) => r.done));
     await this.recorded();
     // After the rows: a cut shadow call still records its comparison with the primary.
     await this.shadow.close();

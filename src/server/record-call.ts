@@ -34,6 +34,8 @@ export interface LoggedCall {
   stream: boolean;
   /** The inbound API: "chat" unless said otherwise. */
   endpoint?: ChatEndpoint | "embeddings";
+  /** `NAME@VERSION` of the variant's prompt, when it has one. */
+  promptVersion?: string | null;
 }
 
 export interface CallOutcome extends LoggedCall {
@@ -173,7 +175,7 @@ export function pushLogRow(
       variant,
       backend: backendName,
       upstream_model: model,
-      prompt_version: null,
+      prompt_version: o.promptVersion ?? null,
       stream: o.stream ? 1 : 0,
       status: end.status,
       error_code: end.errorCode ?? null,

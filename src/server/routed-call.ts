@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { type Unit, unitOf } from "../core/experiment.js";
 import { timeOrderedId } from "../core/ids.js";
+import { requestVariables, VARIABLES_HEADER, type VariablesOrProblem } from "../core/prompts/request-variables.js";
 import type { BodyProblem } from "../core/validate-chat.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { Principal } from "./auth.js";
@@ -26,6 +27,10 @@ export interface RoutedCall<B> {
   user: string | null;
   unit: Unit;
   resolved: ResolvedRoute;
+  /** Prompt variables the request gave (checked only when its variant has a prompt). */
+  variables: VariablesOrProblem;
+  /** `NAME@VERSION` of the prompt put into the body; set once the prompt is applied. */
+  promptVersion?: string | null;
 }
 
 export function header(req: FastifyRequest, name: string): string | undefined {
@@ -82,6 +87,7 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
     user,
     unit,
     resolved,
+    variables: requestVariables(req.body, header(req, VARIABLES_HEADER)),
   };
 }
 

@@ -64,7 +64,10 @@ export interface ShadowRequest {
   /** The variant that answered the user. */
   served: string;
   variants: readonly VariantConfig[];
+  /** The client's request, before any variant's prompt. */
   body: ChatRequest;
+  /** The request a candidate sends (its own prompt applied); undefined skips the candidate. */
+  bodyFor?: (variant: VariantConfig) => ChatRequest | undefined;
 }
 
 interface Job {
@@ -72,6 +75,8 @@ interface Job {
   shadow: ShadowConfig;
   variant: VariantConfig;
   backend: ResilientBackend;
+  /** What the candidate sends. */
+  body: ChatRequest;
   queuedAt: number;
   primary: Promise<PrimaryOutcome | undefined>;
 }
@@ -132,7 +137,9 @@ export class ShadowRunner {
       const variant = req.variants.find((v) => v.name === name);
       const backend = variant ? this.deps.backends.get(variant.backend) : undefined;
       if (!variant || !backend) continue;
-      const job: Job = { req, shadow, variant, backend, queuedAt: performance.now(), primary };
+      const body = req.bodyFor ? req.bodyFor(variant) : req.body;
+      if (!body) continue;
+      const job: Job = { req, shadow, variant, backend, body, queuedAt: performance.now(), primary };
       if (this.#admit(job)) admitted++;
     }
     if (admitted === 0) {
@@ -300,7 +307,7 @@ export class ShadowRunner {
   }
 
   #callCandidate(job: Job): Promise<CandidateResult> {
-    const { stream: _stream, stream_options: _options, ...rest } = job.req.body;
+    const { stream: _stream, stream_options: _options, ...rest } = job.body;
     return this.#call(
       job.backend,
       job.variant.model,

@@ -32,6 +32,7 @@ export const UI_ROUTES = [
   "/admin/datasets",
   "/admin/backends",
   "/admin/keys",
+  "/admin/prompts",
 ] as const;
 
 // Two levels up from both src/server (tests, tsx) and dist/server (npm start).

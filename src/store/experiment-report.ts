@@ -20,7 +20,9 @@ import {
   feedbackRollupSums,
   feedbackSums,
   lastSplitChange,
+  type PromptVersionSums,
   preferencePicks,
+  promptVersionSums,
   type ReportScope,
   rollupSums,
   sketches,
@@ -33,6 +35,8 @@ export type FullReport = ExperimentReport & {
   shadow: ShadowSummary[];
   /** Per variant: successful answers' latency counted into bins (core/sketch.ts HISTOGRAM_EDGES_MS). */
   latencyHistogram: Record<string, HistogramBin[]>;
+  /** Per variant and prompt version: requests, successes and thumbs (empty when no variant has a prompt). */
+  promptVersions: PromptVersionSums[];
 };
 
 export interface ReportOptions {
@@ -148,5 +152,10 @@ export async function experimentReport(
   });
   // The distribution of successful answers' latency per variant, for a histogram.
   const latencyHistogram = Object.fromEntries([...latencySketches].map(([v, sk]) => [v, sketchHistogram(sk)]));
-  return { ...report, latencyHistogram, shadow: await shadowSummary(db, e.name, tenant) };
+  return {
+    ...report,
+    latencyHistogram,
+    promptVersions: await promptVersionSums(db, scope),
+    shadow: await shadowSummary(db, e.name, tenant),
+  };
 }

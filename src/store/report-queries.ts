@@ -278,3 +278,64 @@ export async function lastSplitChange(db: Db, experiment: string): Promise<numbe
     .executeTakeFirst();
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
+
+/** Per variant and prompt version (`NAME@VERSION`, or null without a prompt): the analysed requests and their feedback. */
+export interface PromptVersionSums {
+  variant: string;
+  prompt_version: string | null;
+  requests: number;
+  successes: number;
+  thumbs: number;
+  thumbs_up: number;
+}
+
+/**
+ * The analysed traffic split by prompt version within each variant, from the
+ * log: a variant that follows a label serves every version the label pointed
+ * at during the window, and this says how many requests each one got.
+ */
+export async function promptVersionSums(db: Db, s: ReportScope): Promise<PromptVersionSums[]> {
+  const rows = await analysed(db, s)
+    .select(["variant", "prompt_version", sql<number>`count(*)`.as("n"), sql<number>`sum(${SUCCESS})`.as("ok")])
+    .where("prompt_version", "is not", null)
+    .groupBy(["variant", "prompt_version"])
+    .execute();
+  if (rows.length === 0) return [];
+  const fb = await db
+    .selectFrom("feedback as f")
+    .innerJoin("request_log as l", "l.id", "f.request_id")
+    .where("l.experiment", "=", s.experiment)
+    .where("l.tenant", "=", s.tenant)
+    .where("f.tenant", "=", s.tenant)
+    .where("l.assigned_by", "=", "hash")
+    .where("l.created_at", ">=", s.from)
+    .where("l.created_at", "<", s.to)
+    .where("l.status", "<>", 499)
+    .where("l.prompt_version", "is not", null)
+    .where("f.kind", "=", "thumbs")
+    .select([
+      "l.variant",
+      "l.prompt_version",
+      sql<number>`count(*)`.as("n"),
+      sql<number>`sum(case when f.value = '"up"' then 1 else 0 end)`.as("up"),
+    ])
+    .groupBy(["l.variant", "l.prompt_version"])
+    .execute();
+  const key = (v: string | null, p: string | null) => `${v}\u0000${p}`;
+  const thumbs = new Map(fb.map((r) => [key(r.variant, r.prompt_version), { n: num(r.n), up: num(r.up) }]));
+  return rows
+    .map((r) => {
+      const t = thumbs.get(key(r.variant, r.prompt_version)) ?? { n: 0, up: 0 };
+      return {
+        variant: r.variant ?? "",
+        prompt_version: r.prompt_version,
+        requests: num(r.n),
+        successes: num(r.ok),
+        thumbs: t.n,
+        thumbs_up: t.up,
+      };
+    })
+    .sort(
+      (a, b) => a.variant.localeCompare(b.variant) || String(a.prompt_version).localeCompare(String(b.prompt_version)),
+    );
+}

@@ -298,6 +298,105 @@ export interface ExperimentFeedbackRollupTable {
   stars_sq: number;
 }
 
+/** A prompt; `revision` is bumped by each new version and label move (replicas poll it). */
+export interface PromptTable {
+  name: string;
+  revision: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** One immutable version of a prompt. */
+export interface PromptVersionTable {
+  prompt: string;
+  /** 1, 2, 3... per prompt. */
+  version: number;
+  /** JSON: core/prompts/template.ts PromptContent. */
+  content: string;
+  /** core/prompts/file.ts contentHash: importing equal content again creates nothing. */
+  content_hash: string;
+  author: string;
+  message: string;
+  created_at: number;
+}
+
+/** Where a label points now. */
+export interface PromptLabelTable {
+  prompt: string;
+  label: string;
+  version: number;
+  updated_at: number;
+  updated_by: string;
+}
+
+/** Every move of a label, kept: the label's history (a rollback is a move back). */
+export interface PromptLabelEventTable {
+  id: string;
+  prompt: string;
+  label: string;
+  version: number;
+  previous_version: number | null;
+  at: number;
+  actor: string;
+  message: string;
+}
+
+/** One workbench run: an input answered by several variants side by side. */
+export interface WorkbenchRunTable {
+  id: string;
+  tenant: string;
+  created_at: number;
+  actor: string;
+  title: string | null;
+  /** JSON: {variables, messages}. */
+  input: string;
+  /** JSON: one result per variant. */
+  results: string;
+}
+
+/** An offline evaluation: a dataset replayed through candidate variants. */
+export interface ReplayRunTable {
+  id: string;
+  tenant: string;
+  created_at: number;
+  updated_at: number;
+  /** JSON. */
+  source: string;
+  /** JSON: ["route/variant", ...]. */
+  candidates: string;
+  /** JSON: the scorer settings. */
+  scorers: string;
+  item_count: number;
+  /** running, done or interrupted. */
+  status: string;
+}
+
+export interface ReplayItemTable {
+  run_id: string;
+  idx: number;
+  /** JSON: core/replay/dataset.ts ReplayItem. */
+  item: string;
+}
+
+/** One item answered by one candidate, scored; its presence is what resuming skips. */
+export interface ReplayResultTable {
+  run_id: string;
+  idx: number;
+  candidate: string;
+  status: number;
+  output: string | null;
+  error: string | null;
+  latency_ms: number;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cost_usd: number | null;
+  prompt_version: string | null;
+  /** JSON: {scorer: score from 0 to 1, or null when it could not score}. */
+  scores: string;
+  judge_raw: string | null;
+  created_at: number;
+}
+
 export interface Database {
   request_log: RequestLogTable;
   api_keys: ApiKeyTable;
@@ -314,4 +413,12 @@ export interface Database {
   experiment_feedback_rollups: ExperimentFeedbackRollupTable;
   route_rollups: RouteRollupTable;
   key_rollups: KeyRollupTable;
+  prompts: PromptTable;
+  prompt_versions: PromptVersionTable;
+  prompt_labels: PromptLabelTable;
+  prompt_label_events: PromptLabelEventTable;
+  workbench_runs: WorkbenchRunTable;
+  replay_runs: ReplayRunTable;
+  replay_items: ReplayItemTable;
+  replay_results: ReplayResultTable;
 }

@@ -17,6 +17,7 @@ const Dashboard = lazy(() => import("./views/Dashboard").then((m) => ({ default:
 const Datasets = lazy(() => import("./views/Datasets").then((m) => ({ default: m.Datasets })));
 const Backends = lazy(() => import("./views/Backends").then((m) => ({ default: m.Backends })));
 const Keys = lazy(() => import("./views/Keys").then((m) => ({ default: m.Keys })));
+const Prompts = lazy(() => import("./views/Prompts").then((m) => ({ default: m.Prompts })));
 
 export function App() {
   const [session, setSession] = useState<Session | undefined>(undefined);
@@ -104,6 +105,11 @@ function Shell() {
             </Link>
           )}
           {admin && (
+            <Link to="/admin/prompts" current={route.view === "prompts"}>
+              Prompts
+            </Link>
+          )}
+          {admin && (
             <Link to="/admin/keys" current={route.view === "keys"}>
               Keys
             </Link>
@@ -143,6 +149,8 @@ function Shell() {
           {route.view === "backends" &&
             (admin ? <Backends /> : <p role="alert">Backends are shown to admin keys only.</p>)}
           {route.view === "keys" && (admin ? <Keys /> : <p role="alert">Keys are managed with admin keys only.</p>)}
+          {route.view === "prompts" &&
+            (admin ? <Prompts /> : <p role="alert">Prompts are managed with admin keys only.</p>)}
           {route.view === "not-found" && (
             <p role="alert">
               Nothing at {route.path}. <Link to="/chat">Go to the chat</Link>.

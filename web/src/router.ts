@@ -12,6 +12,7 @@ export type Route =
   | { view: "dashboard" }
   | { view: "datasets" }
   | { view: "keys" }
+  | { view: "prompts" }
   | { view: "not-found"; path: string };
 
 export function parse(path: string): Route {
@@ -24,6 +25,7 @@ export function parse(path: string): Route {
   if (path === "/admin/dashboard") return { view: "dashboard" };
   if (path === "/admin/datasets") return { view: "datasets" };
   if (path === "/admin/keys") return { view: "keys" };
+  if (path === "/admin/prompts") return { view: "prompts" };
   return { view: "not-found", path };
 }
 

@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { EXPERIMENT_STATUSES } from "../experiment.js";
+import { parsePromptRef } from "../prompts/ref.js";
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._:/-]*$/;
 const name = (what: string) =>
@@ -101,7 +102,22 @@ const target = {
   params: z.record(z.string(), z.unknown()).default({}),
 };
 
-const variant = z.strictObject({ name: name("a variant name"), ...target });
+const variant = z.strictObject({
+  name: name("a variant name"),
+  ...target,
+  /**
+   * A prompt from the registry: `NAME@LABEL` follows the label as it moves,
+   * `NAME@VERSION` is pinned. Its messages go before the client's; its
+   * variables come with the request (body `switchyard_variables` or header
+   * `x-switchyard-variables`).
+   */
+  prompt: z
+    .string()
+    .refine((s) => typeof parsePromptRef(s) !== "string", {
+      error: (iss) => String(parsePromptRef(String(iss.input))),
+    })
+    .optional(),
+});
 const fallback = z.strictObject(target);
 
 /**

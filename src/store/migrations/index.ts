@@ -10,6 +10,7 @@ import * as m0004 from "./20261123_0004_experiments.js";
 import * as m0005 from "./20261201_0005_endpoint.js";
 import * as m0006 from "./20261201_0006_responses.js";
 import * as m0007 from "./20261201_0007_shadow_tool_calls.js";
+import * as m0008 from "./20261201_0008_prompts.js";
 import * as m0010 from "./20261201_0010_key_limits.js";
 
 export const migrations: Record<string, Migration> = {
@@ -20,5 +21,6 @@ export const migrations: Record<string, Migration> = {
   "20261201_0005_endpoint": m0005,
   "20261201_0006_responses": m0006,
   "20261201_0007_shadow_tool_calls": m0007,
+  "20261201_0008_prompts": m0008,
   "20261201_0010_key_limits": m0010,
 };
