@@ -86,7 +86,9 @@ describe("the template language", () => {
   it("renders any text without placeholders to itself (property)", () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
-        const text = s.replaceAll("{{", "{ {");
+        // Until none is left: "{{{" becomes "{ {{", which still holds one.
+        let text = s;
+        while (text.includes("{{")) text = text.replaceAll("{{", "{ {");
         const c = compilePrompt({ variables: {}, template: { system: text } });
         return c.ok && c.prompt.render({})[0]?.content === text;
       }),

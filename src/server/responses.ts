@@ -4,13 +4,16 @@
  * chat completions, and `GET` / `DELETE /v1/responses/:id` for what was kept.
  * Answers are kept (unless `store: false`) in Switchyard's store, so
  * `previous_response_id` works over any backend. The row (one small insert) is
- * written as soon as the answer has gone out, not through the batched log, so a
- * client that continues at once finds it.
+ * written as soon as the answer has gone out, not through the batched log, and
+ * a read of it on this replica waits for that insert, so a client that continues
+ * at once finds it (on PostgreSQL the insert is a round trip that the client's
+ * next request can overtake). Another replica sees it once it is committed,
+ * about a millisecond after the answer.
  */
 import type { FastifyInstance } from "fastify";
 import type { ChatMessage } from "../core/openai-types.js";
 import { errors } from "../errors.js";
-import { deleteResponse, getResponse, saveResponse } from "../store/responses.js";
+import { deleteResponse, getResponse, type StoredResponse, saveResponse } from "../store/responses.js";
 import { answerChat } from "./answer-chat.js";
 import type { ClientDialect } from "./dialect.js";
 import type { Gateway } from "./gateway.js";
@@ -19,7 +22,29 @@ import { fromResponsesRequest, type ResponsesRequest } from "./responses-api/req
 import { type ResponseContext, ResponsesStreamEncoder, toResponseObject } from "./responses-api/response.js";
 import { beginRoutedCall } from "./routed-call.js";
 
+/** Inserts in flight by response id, which reads on this replica wait for. */
+class PendingSaves {
+  readonly #inFlight = new Map<string, Promise<void>>();
+
+  save(gw: Gateway, r: StoredResponse): void {
+    const write = saveResponse(gw.db, r)
+      .catch((e) => gw.logger.error({ err: e, response_id: r.id }, "could not store a response"))
+      .finally(() => this.#inFlight.delete(r.id));
+    this.#inFlight.set(r.id, write);
+  }
+
+  async settled(id: string): Promise<void> {
+    await this.#inFlight.get(id);
+  }
+}
+
 export function registerResponses(app: FastifyInstance, gw: Gateway): void {
+  const saves = new PendingSaves();
+  const read = async (tenant: string, id: string) => {
+    await saves.settled(id);
+    return getResponse(gw.db, tenant, id);
+  };
+
   app.post("/v1/responses", async (req, reply) => {
     let request: ResponsesRequest | undefined;
     const call = await beginRoutedCall(
@@ -27,7 +52,7 @@ export function registerResponses(app: FastifyInstance, gw: Gateway): void {
       req,
       reply,
       async (body, principal) => {
-        request = await fromResponsesRequest(body, (id) => getResponse(gw.db, principal.tenant, id));
+        request = await fromResponsesRequest(body, (id) => read(principal.tenant, id));
         return request.chat;
       },
       { makeSession: true },
@@ -37,25 +62,36 @@ export function registerResponses(app: FastifyInstance, gw: Gateway): void {
       createdAt: call.createdAt,
       request: request as ResponsesRequest,
     };
-    return answerChat(gw, reply, call, responsesDialect(gw, ctx, call.principal.tenant, call.resolved.name));
+    return answerChat(
+      gw,
+      reply,
+      call,
+      responsesDialect(ctx, call.principal.tenant, call.resolved.name, (r) => saves.save(gw, r)),
+    );
   });
 
   app.get<{ Params: { id: string } }>("/v1/responses/:id", async (req) => {
     const principal = await gw.auth.authenticate(req);
-    const stored = await getResponse(gw.db, principal.tenant, req.params.id);
+    const stored = await read(principal.tenant, req.params.id);
     if (!stored) throw errors.responseUnknown(req.params.id, "id");
     return stored.response;
   });
 
   app.delete<{ Params: { id: string } }>("/v1/responses/:id", async (req) => {
     const principal = await gw.auth.authenticate(req);
+    await saves.settled(req.params.id);
     if (!(await deleteResponse(gw.db, principal.tenant, req.params.id)))
       throw errors.responseUnknown(req.params.id, "id");
     return { id: req.params.id, object: "response", deleted: true };
   });
 }
 
-function responsesDialect(gw: Gateway, ctx: ResponseContext, tenant: string, route: string): ClientDialect {
+function responsesDialect(
+  ctx: ResponseContext,
+  tenant: string,
+  route: string,
+  save: (r: StoredResponse) => void,
+): ClientDialect {
   let final: Record<string, unknown> | undefined;
   let encoder: ResponsesStreamEncoder | undefined;
   return {
@@ -73,14 +109,14 @@ function responsesDialect(gw: Gateway, ctx: ResponseContext, tenant: string, rou
       if (!ctx.request.store || !response) return;
       // The instructions apply to this response only: a continuation sends its own.
       const sent = ctx.request.chat.messages.slice(ctx.request.instructions ? 1 : 0);
-      saveResponse(gw.db, {
+      save({
         id: responseId(ctx.requestId),
         tenant,
         createdAt: ctx.createdAt,
         route,
         messages: [...sent, answer],
         response,
-      }).catch((e) => gw.logger.error({ err: e, request_id: ctx.requestId }, "could not store a response"));
+      });
     },
   };
 }
