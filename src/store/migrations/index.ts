@@ -10,6 +10,7 @@ import * as m0004 from "./20261123_0004_experiments.js";
 import * as m0005 from "./20261201_0005_endpoint.js";
 import * as m0006 from "./20261201_0006_responses.js";
 import * as m0007 from "./20261201_0007_shadow_tool_calls.js";
+import * as m0009 from "./20261201_0009_adapter.js";
 
 export const migrations: Record<string, Migration> = {
   "20261123_0001_initial": m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "20261201_0005_endpoint": m0005,
   "20261201_0006_responses": m0006,
   "20261201_0007_shadow_tool_calls": m0007,
+  "20261201_0009_adapter": m0009,
 };
