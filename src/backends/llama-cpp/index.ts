@@ -110,6 +110,8 @@ export class LlamaCppBackend implements Backend {
         },
       };
     } catch (e) {
+      // Tokens made before a stop still count towards the engine's total (not its speed).
+      this.engine.recordGeneration(run.lease.sequence.tokenMeter.diff(meter).usedOutputTokens, 0);
       if (signal.aborted) throw signal.reason;
       if (isSwitchyardError(e)) throw e;
       throw errors.localGenerationFailed({ cause: e }, this.name, (e as Error).message ?? String(e));

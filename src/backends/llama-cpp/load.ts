@@ -52,7 +52,20 @@ export async function checkGgufFile(
     } finally {
       await fh.close();
     }
-    await mod.readGgufFileInfo(path, { sourceType: "filesystem", readTensorInfo: true, logWarnings: false });
+    const info = await mod.readGgufFileInfo(path, {
+      sourceType: "filesystem",
+      readTensorInfo: true,
+      logWarnings: false,
+    });
+    // The reader does not notice a file cut short: every tensor must start inside it.
+    const tensors = info.fullTensorInfo ?? info.tensorInfo ?? [];
+    if (tensors.length === 0) throw new Error("it holds no tensors");
+    const lastStart = Math.max(...tensors.map((t) => Number(t.fileOffset)));
+    if (!(lastStart < size)) {
+      throw new Error(
+        `it is cut short (${size} bytes, but a tensor starts at byte ${lastStart}): download or copy it again`,
+      );
+    }
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     const why =
