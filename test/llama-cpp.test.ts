@@ -30,6 +30,7 @@ const messages = [
 let gw: TestGateway;
 let client: OpenAI;
 let acme: OpenAI;
+let acmeKey: string;
 let globex: OpenAI;
 let direct: LlamaModel;
 
@@ -63,6 +64,7 @@ beforeAll(async () => {
   });
   const key = async (tenant: string) => (await createKey(gw.gateway.db, { tenant, role: "admin" })).key;
   const [k0, k1, k2] = [await key("default"), await key("acme"), await key("globex")];
+  acmeKey = k1;
   await gw.gateway.keys.refresh();
   const sdk = (apiKey: string) => new OpenAI({ baseURL: `${gw.url}/v1`, apiKey, maxRetries: 0 });
   client = sdk(k0);
@@ -231,5 +233,18 @@ describe("LoRA adapters", () => {
       ["globex", "b"],
       ["globex", "b"],
     ]);
+  });
+
+  it("lets a dataset export pick the answers of one adapter", async () => {
+    const summary = async (query: string) =>
+      (await (
+        await fetch(`${gw.url}/v1/admin/datasets/sft/summary?${query}`, {
+          headers: { authorization: `Bearer ${acmeKey}` },
+        })
+      ).json()) as { rows: number; duplicates_dropped: number };
+    // acme's three answers above all ran with its adapter a (the same text: one row, two duplicates).
+    expect(await summary("adapter=a")).toMatchObject({ rows: 1, duplicates_dropped: 2 });
+    expect(await summary("adapter=b")).toMatchObject({ rows: 0, duplicates_dropped: 0 });
+    expect(await summary("adapter=none")).toMatchObject({ rows: 0, duplicates_dropped: 0 });
   });
 });

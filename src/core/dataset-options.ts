@@ -18,6 +18,7 @@ export interface RawExportOptions {
   route?: string[] | undefined;
   variant?: string[] | undefined;
   model?: string[] | undefined;
+  adapter?: string[] | undefined;
   feedback?: string[] | undefined;
   minStars?: string | undefined;
   tag?: string[] | undefined;
@@ -71,6 +72,7 @@ export function parseExportOptions(kind: "sft" | "dpo", raw: RawExportOptions): 
     routes: list(raw.route),
     variants: list(raw.variant),
     models: list(raw.model),
+    adapters: list(raw.adapter),
     feedback: list(raw.feedback),
     tags: list(raw.tag),
     languages: list(raw.language),

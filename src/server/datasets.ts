@@ -85,6 +85,7 @@ async function prepare(gw: Gateway, req: Req): Promise<{ kind: "sft" | "dpo"; op
       route: many(q, "route"),
       variant: many(q, "variant"),
       model: many(q, "model"),
+      adapter: many(q, "adapter"),
       feedback: many(q, "feedback"),
       minStars: one(q, "min_stars"),
       tag: many(q, "tag"),

@@ -105,13 +105,13 @@ async function turnsFrom(
   const requestIds = answers.map((a) => a.request_id as string);
   const logged = new Map<
     string,
-    { created_at: number; route: string; variant: string | null; upstream_model: string | null }
+    { created_at: number; route: string; variant: string | null; upstream_model: string | null; adapter: string | null }
   >();
   const feedback = new Map<string, TurnFeedback>();
   for (const part of chunks(requestIds, IDS_PER_QUERY)) {
     const logRows = await db
       .selectFrom("request_log")
-      .select(["id", "created_at", "route", "variant", "upstream_model"])
+      .select(["id", "created_at", "route", "variant", "upstream_model", "adapter"])
       .where("id", "in", part)
       .execute();
     for (const r of logRows) logged.set(r.id, r);
@@ -154,6 +154,7 @@ async function turnsFrom(
       route: log?.route ?? null,
       variant: log?.variant ?? null,
       model: log?.upstream_model ?? null,
+      adapter: log?.adapter ?? null,
       prompt,
       answer: messageOf(a),
       feedback: fb ? { ...fb, tags: [...new Set(fb.tags)] } : NO_FEEDBACK,
