@@ -1,19 +1,27 @@
 #!/usr/bin/env node
 // The HTTP client of bench/llama-cpp.mjs, in a process of its own so its work is not counted
-// as Switchyard's: sends `n` requests one at a time (after `warmup` unmeasured ones) and prints
-// one JSON line of samples { ttft, total, tokens, text }.
+// as Switchyard's: for each line `stream` or `json` read on stdin it sends one request and
+// writes one JSON line { ttft, total, tokens, text } on stdout.
 //
-//   node bench/llama-cpp-client.mjs <url> <stream|json> <n> <warmup> <body-json>
+//   node bench/llama-cpp-client.mjs <url> <body-json>
 
-const [url, mode, n, warmup, bodyJson] = process.argv.slice(2);
-const stream = mode === "stream";
-const body = JSON.stringify({
-  ...JSON.parse(bodyJson),
-  stream,
-  ...(stream ? { stream_options: { include_usage: true } } : {}),
-});
+import { createInterface } from "node:readline";
 
-async function once() {
+const [url, bodyJson] = process.argv.slice(2);
+const bodies = Object.fromEntries(
+  ["stream", "json"].map((mode) => [
+    mode,
+    JSON.stringify({
+      ...JSON.parse(bodyJson),
+      stream: mode === "stream",
+      ...(mode === "stream" ? { stream_options: { include_usage: true } } : {}),
+    }),
+  ]),
+);
+
+async function once(mode) {
+  const stream = mode === "stream";
+  const body = bodies[mode];
   const t0 = performance.now();
   const res = await fetch(`${url}/v1/chat/completions`, {
     method: "POST",
@@ -53,7 +61,6 @@ async function once() {
   return { ttft, total: performance.now() - t0, tokens, text };
 }
 
-for (let i = 0; i < Number(warmup); i++) await once();
-const samples = [];
-for (let i = 0; i < Number(n); i++) samples.push(await once());
-process.stdout.write(`${JSON.stringify(samples)}\n`);
+for await (const line of createInterface({ input: process.stdin })) {
+  process.stdout.write(`${JSON.stringify(await once(line.trim()))}\n`);
+}

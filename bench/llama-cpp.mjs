@@ -3,11 +3,12 @@
 // nothing downloaded): time to first token, decode tokens/s and total time of one request, for
 // node-llama-cpp called directly in this process and for the same generation through Switchyard
 // (started in this process too, so both models run under the same conditions; its HTTP client,
-// streamed and not, is a child process: llama-cpp-client.mjs). Requests run one at a time, the
-// three targets alternate round by round, a warm-up precedes each round, medians are reported.
+// streamed and not, is a child process: llama-cpp-client.mjs). Requests run one at a time; each
+// measured request runs the three targets back to back (rotating their order), so the overhead is
+// the median of per-request differences; a warm-up precedes each round; medians are reported.
 // Every answer must be the same text as the direct call's (same seed): mismatches are counted.
 //
-//   node --import tsx bench/llama-cpp.mjs                 # 3 rounds x 20 requests, 128 tokens, 1 thread
+//   node --import tsx bench/llama-cpp.mjs                 # 3 rounds x 30 requests, 128 tokens, 1 thread
 //   node --import tsx bench/llama-cpp.mjs --rounds 5 --requests 40 --max-tokens 256 --threads 2
 
 import { spawn } from "node:child_process";
@@ -26,7 +27,7 @@ const ROOT = path.resolve(BENCH, "..");
 const { values: args } = parseArgs({
   options: {
     rounds: { type: "string", default: "3" },
-    requests: { type: "string", default: "20" },
+    requests: { type: "string", default: "30" },
     warmup: { type: "string", default: "3" },
     "max-tokens": { type: "string", default: "128" },
     threads: { type: "string", default: "1" },
@@ -117,53 +118,72 @@ const requestBody = JSON.stringify({
   temperature: TEMPERATURE,
 });
 
-/** `n` requests from the client process (warm-up included there); resolves with its samples. */
-function viaSwitchyard(mode, n, warmup) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(BENCH, "llama-cpp-client.mjs"), server.url, mode, String(n), String(warmup), requestBody],
-      { stdio: ["ignore", "pipe", "inherit"] },
-    );
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-    });
-    child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`client exited ${code}`))));
+// One client process for the whole run: a request per line asked, a JSON line answered.
+const client = spawn(process.execPath, [path.join(BENCH, "llama-cpp-client.mjs"), server.url, requestBody], {
+  stdio: ["pipe", "pipe", "inherit"],
+});
+const replies = [];
+let pending;
+let out = "";
+client.stdout.on("data", (d) => {
+  out += d;
+  for (let i = out.indexOf("\n"); i >= 0; i = out.indexOf("\n")) {
+    replies.push(JSON.parse(out.slice(0, i)));
+    out = out.slice(i + 1);
+    pending?.();
+  }
+});
+function viaSwitchyard(mode) {
+  return new Promise((resolve) => {
+    pending = () => {
+      pending = undefined;
+      resolve(replies.shift());
+    };
+    client.stdin.write(`${mode}\n`);
   });
 }
 
-async function directBatch(n, warmup) {
-  for (let i = 0; i < warmup; i++) await direct();
-  const samples = [];
-  for (let i = 0; i < n; i++) samples.push(await direct());
-  return samples;
-}
-
 const targets = {
-  direct: directBatch,
-  "switchyard-stream": (n, w) => viaSwitchyard("stream", n, w),
-  "switchyard-json": (n, w) => viaSwitchyard("json", n, w),
+  direct: () => direct(),
+  "switchyard-stream": () => viaSwitchyard("stream"),
+  "switchyard-json": () => viaSwitchyard("json"),
 };
+const names = Object.keys(targets);
 const reference = (await direct()).text;
-const results = Object.fromEntries(Object.keys(targets).map((k) => [k, { rounds: [], mismatches: 0 }]));
+const results = Object.fromEntries(names.map((k) => [k, { rounds: [], mismatches: 0 }]));
+// Paired: each request of a round runs the three targets back to back (in an order that rotates),
+// so a burst of load from elsewhere on the machine hits all three alike; differences are per triple.
+const paired = { "switchyard-stream": [], "switchyard-json": [], "stream-ttft": [] };
 
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, run] of Object.entries(targets)) {
-    const samples = await run(REQUESTS, WARMUP);
-    for (const s of samples) if (s.text !== reference) results[name].mismatches++;
+  for (let i = 0; i < WARMUP; i++) for (const n of names) await targets[n]();
+  const samples = Object.fromEntries(names.map((n) => [n, []]));
+  for (let i = 0; i < REQUESTS; i++) {
+    const order = names.map((_, k) => names[(k + i) % names.length]);
+    const got = {};
+    for (const n of order) got[n] = await targets[n]();
+    for (const n of names) {
+      if (got[n].text !== reference) results[n].mismatches++;
+      samples[n].push(got[n]);
+    }
+    paired["switchyard-stream"].push(got["switchyard-stream"].total - got.direct.total);
+    paired["switchyard-json"].push(got["switchyard-json"].total - got.direct.total);
+    paired["stream-ttft"].push(got["switchyard-stream"].ttft - got.direct.ttft);
+  }
+  for (const n of names) {
+    const xs = samples[n];
     const m = {
-      ttftMs: samples[0].ttft === null ? null : median(samples.map((s) => s.ttft)),
-      totalMs: median(samples.map((s) => s.total)),
-      tokens: median(samples.map((s) => s.tokens)),
-      // Decode speed after the first token, as a client sees it.
-      tokensPerSecond: median(samples.map((s) => ((s.tokens - 1) * 1000) / (s.total - (s.ttft ?? 0)))),
-      requestsPerSecond: 1000 / median(samples.map((s) => s.total)),
+      ttftMs: xs[0].ttft === null ? null : median(xs.map((s) => s.ttft)),
+      totalMs: median(xs.map((s) => s.total)),
+      tokens: median(xs.map((s) => s.tokens)),
+      // Decode speed after the first token as the caller sees it (a JSON answer has no first token: its whole time).
+      tokensPerSecond: median(xs.map((s) => ((s.tokens - 1) * 1000) / (s.total - (s.ttft ?? 0)))),
     };
-    results[name].rounds.push(m);
-    console.log(`round ${round + 1} ${name.padEnd(18)} ${JSON.stringify(m)}`);
+    results[n].rounds.push(m);
+    console.log(`round ${round + 1} ${n.padEnd(18)} ${JSON.stringify(m)}`);
   }
 }
+client.stdin.end();
 
 const summary = Object.fromEntries(
   Object.entries(results).map(([name, r]) => [
@@ -179,10 +199,20 @@ const summary = Object.fromEntries(
 const d = summary.direct;
 for (const name of ["switchyard-stream", "switchyard-json"]) {
   const s = summary[name];
-  s.overheadMs = s.totalMs - d.totalMs;
+  // Medians of the per-triple differences, over every measured request of every round.
+  s.overheadMs = median(paired[name]);
   s.totalRatio = s.totalMs / d.totalMs;
-  if (s.ttftMs !== null) s.ttftOverheadMs = s.ttftMs - d.ttftMs;
 }
+summary["switchyard-stream"].ttftOverheadMs = median(paired["stream-ttft"]);
+// Switchyard's own view (the request log: from the request's arrival to the first chunk and the
+// last byte written), which leaves out the client process and the loopback hops.
+await server.gateway.recorded();
+await server.gateway.log.flush();
+const logged = await server.gateway.db.selectFrom("request_log").select(["stream", "ttft_ms", "latency_ms"]).execute();
+const measured = (stream) => logged.filter((r) => r.stream === stream).slice(-ROUNDS * REQUESTS);
+summary["switchyard-stream"].serverTtftMs = median(measured(1).map((r) => r.ttft_ms));
+summary["switchyard-stream"].serverLatencyMs = median(measured(1).map((r) => r.latency_ms));
+summary["switchyard-json"].serverLatencyMs = median(measured(0).map((r) => r.latency_ms));
 console.log(JSON.stringify(summary, null, 1));
 const engine = server.gateway.localEngines.get("local").stats();
 const file = writeResults(BENCH, "llama-cpp", {

@@ -7,7 +7,7 @@
  */
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI from "openai";
@@ -115,6 +115,8 @@ describe("overload and disconnects", () => {
     const health = (await (await fetch(`${gw.url}/v1/admin/backends`)).json()) as {
       data: { name: string; kind: string; local: Record<string, unknown> }[];
     };
+    // The weights and the context's KV cache and buffers: more than the file alone.
+    expect(health.data[0]?.local.memory_bytes).toBeGreaterThan(statSync(modelPath).size);
     expect(health.data[0]).toMatchObject({
       name: "local",
       kind: "llama-cpp",

@@ -21,7 +21,7 @@ export interface LlamaEngineStats {
   error: string | null;
   /** Adapters whose context is loaded, most recently used first. */
   adaptersLoaded: string[];
-  /** The model file, the loaded adapters' files and every context's state, in bytes. */
+  /** The model's weights, the loaded adapters' files and every context's estimated memory, in bytes. */
   memoryBytes: number;
   active: number;
   queued: number;
@@ -44,6 +44,8 @@ interface Loaded {
   context: Promise<LlamaContext>;
   users: number;
   lastUsed: number;
+  /** The context's memory (KV cache and compute buffers, node-llama-cpp's estimate) once it has loaded. */
+  bytes: number;
 }
 
 interface Waiter {
@@ -99,8 +101,9 @@ export class LlamaEngine {
       });
       this.#model = await this.#llama.loadModel({ modelPath: this.#cfg.modelPath, gpuLayers: this.#cfg.gpuLayers });
       this.#wrapper = this.#mod.resolveChatWrapper(this.#model);
-      this.#loaded.set("", { context: this.#createContext(undefined), users: 0, lastUsed: Date.now() });
-      await this.#loaded.get("")?.context;
+      const base = this.#loadedEntry(undefined);
+      this.#loaded.set("", base);
+      await base.context;
       if (this.#closed) return;
       this.#state = "ready";
     } catch (e) {
@@ -255,9 +258,25 @@ export class LlamaEngine {
       const evict = this.#idleAdapter();
       if (evict !== undefined) this.#unload(evict);
     }
-    const entry: Loaded = { context: this.#createContext(adapter), users: 0, lastUsed: Date.now() };
-    entry.context.catch(() => {});
+    const entry = this.#loadedEntry(adapter);
     this.#loaded.set(key, entry);
+    return entry;
+  }
+
+  #loadedEntry(adapter: string | undefined): Loaded {
+    const entry: Loaded = { context: this.#createContext(adapter), users: 0, lastUsed: Date.now(), bytes: 0 };
+    entry.context
+      .then(() =>
+        (this.#model as LlamaModel).fileInsights.estimateContextResourceRequirementsV2({
+          contextSize: this.#cfg.contextSize,
+          sequences: this.#cfg.parallel,
+          modelGpuLayers: this.#cfg.gpuLayers,
+        }),
+      )
+      .then((need) => {
+        entry.bytes = need.cpuRam + need.gpuVram;
+      })
+      .catch(() => {});
     return entry;
   }
 
@@ -319,7 +338,7 @@ export class LlamaEngine {
       .map(([k]) => k);
     let memory = this.#model?.size ?? 0;
     for (const a of adapters) memory += this.#adapterBytes.get(a) ?? 0;
-    for (const e of this.#loaded.values()) memory += settledStateSize(e.context);
+    for (const e of this.#loaded.values()) memory += e.bytes;
     return {
       state: this.#state,
       error: this.#error,
@@ -343,14 +362,4 @@ export class LlamaEngine {
     this.#loaded.clear();
     await this.#model?.dispose();
   }
-}
-
-const stateSizes = new WeakMap<Promise<LlamaContext>, number>();
-
-/** A context's state size once it has loaded (0 while loading), without awaiting on a scrape. */
-function settledStateSize(p: Promise<LlamaContext>): number {
-  const known = stateSizes.get(p);
-  if (known !== undefined) return known;
-  p.then((ctx) => stateSizes.set(p, ctx.disposed ? 0 : ctx.stateSize)).catch(() => stateSizes.set(p, 0));
-  return 0;
 }
