@@ -170,6 +170,47 @@ describe("adapters past the bound", () => {
   });
 });
 
+describe("one adapter slot, two sequences", () => {
+  let gw: TestGateway;
+  let client: OpenAI;
+  beforeAll(async () => {
+    const adapters: Record<string, { path: string }> = {};
+    for (const [i, name] of ["x", "y"].entries()) {
+      const path = join(dir, `adapter-${name}.gguf`);
+      writeTinyAdapter(path, 40 + i);
+      adapters[name] = { path };
+    }
+    gw = await startGateway({
+      auth: { required: false },
+      backends: { local: backend({ adapters, maxLoadedAdapters: 1, parallel: 2, maxQueue: 2 }) },
+      routes: {
+        chat: { variants: ["x", "y"].map((a) => ({ name: a, backend: "local", model: "tiny", adapter: a })) },
+      },
+    });
+    client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: "unused", maxRetries: 0 });
+  });
+  afterAll(() => gw?.shutdown());
+
+  const ask = (variant: string, max_tokens: number) =>
+    client.chat.completions.create(
+      { model: "chat", messages, max_tokens, seed: 3 },
+      { headers: { "x-switchyard-variant": variant } },
+    );
+
+  it("queues a request whose adapter has no room until the busy one is idle, then swaps it", async () => {
+    const alone = (await ask("y", 8)).choices[0]?.message.content;
+    const long = ask("x", LONG);
+    await eventually(() => expect(localStats(gw).adaptersLoaded).toEqual(["x"]));
+    // A sequence is free, but y cannot load while x is generating: it waits in the queue.
+    const waiting = ask("y", 8);
+    await eventually(() => expect(localStats(gw)).toMatchObject({ active: 1, queued: 1 }));
+    const [x, y] = await Promise.all([long, waiting]);
+    expect(x.usage?.completion_tokens).toBe(LONG);
+    expect(y.choices[0]?.message.content).toBe(alone);
+    expect(localStats(gw).adaptersLoaded).toEqual(["y"]);
+  });
+});
+
 describe("fallback to a remote backend", () => {
   let upstream: FakeOpenAI;
   beforeAll(async () => {
