@@ -184,6 +184,14 @@ describe("llama-cpp backend through the openai SDK", () => {
     expect(a.choices[0]?.message.content).toBe(b.choices[0]?.message.content);
   });
 
+  it("honours temperature 0 (greedy: the seed no longer matters) and the repetition penalties", async () => {
+    const text = async (extra: Record<string, unknown>) => (await ask(client, extra)).choices[0]?.message.content;
+    expect(await text({ temperature: 0, seed: 1 })).toBe(await text({ temperature: 0, seed: 2 }));
+    const plain = await text({ max_tokens: 60 });
+    expect(await text({ max_tokens: 60, frequency_penalty: 2 })).not.toBe(plain);
+    expect(await text({ max_tokens: 60, presence_penalty: 2 })).not.toBe(plain);
+  });
+
   it("refuses what the local engine cannot do, naming it", async () => {
     await expect(
       ask(client, { tools: [{ type: "function", function: { name: "f", parameters: { type: "object" } } }] }),
