@@ -104,6 +104,16 @@ describe("overload and disconnects", () => {
     expect(rows.some((r) => r.status === 499 && r.stream === 1)).toBe(true);
   });
 
+  it("gives the sequence back when a streamed request is refused before generating", async () => {
+    const tooLong = [{ role: "user" as const, content: "the ".repeat(1200) }];
+    for (let i = 0; i < 3; i++) {
+      await expect(
+        client.chat.completions.create({ model: "chat", messages: tooLong, stream: true }),
+      ).rejects.toMatchObject({ status: 400, code: "SY_ERR_LOCAL_PROMPT_TOO_LONG" });
+    }
+    expect(localStats(gw)).toMatchObject({ active: 0, queued: 0 });
+  });
+
   it("shows the engine in /metrics and the backends' health view", async () => {
     const metrics = await (await fetch(`${gw.url}/metrics`)).text();
     expect(metrics).toMatch(/switchyard_local_model_loaded\{backend="local"\} 1/);

@@ -35,6 +35,8 @@ export class LlamaCppBackend implements Backend {
     const history = toHistory(body.messages);
     const sampling = toSampling(body);
     const lease = await this.engine.acquire(ctx.adapter, ctx.signal);
+    // A stream holds its lease until the generation ends; anything else gives it back here.
+    let streaming = false;
     try {
       const prompt = this.engine.chatWrapper.generateContextState({ chatHistory: history }).contextText;
       const promptTokens = prompt.tokenize(this.engine.model.tokenizer).length;
@@ -43,7 +45,11 @@ export class LlamaCppBackend implements Backend {
       const id = `chatcmpl-${ctx.requestId}`;
       const created = Math.floor(Date.now() / 1000);
       const run: Run = { id, created, model: body.model, history, sampling, promptTokens, room, lease };
-      if (body.stream) return { kind: "stream", events: this.#stream(run, ctx, body.stream_options?.include_usage) };
+      if (body.stream) {
+        const events = this.#stream(run, ctx, body.stream_options?.include_usage);
+        streaming = true;
+        return { kind: "stream", events };
+      }
       const out = await this.#generate(run, ctx.signal, () => {});
       const completion: ChatCompletion = {
         id,
@@ -57,7 +63,7 @@ export class LlamaCppBackend implements Backend {
       };
       return { kind: "json", body: completion };
     } finally {
-      if (!body.stream) lease.release();
+      if (!streaming) lease.release();
     }
   }
 
