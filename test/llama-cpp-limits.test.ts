@@ -214,10 +214,15 @@ describe("one adapter slot, two sequences", () => {
     // A sequence is free, but y cannot load while x is generating: it waits in the queue.
     const waiting = ask("y", 8);
     await eventually(() => expect(localStats(gw)).toMatchObject({ active: 1, queued: 1 }));
-    const [x, y] = await Promise.all([long, waiting]);
+    // Another x could start on the free sequence, but it queues behind y: y is not starved.
+    const again = ask("x", 8);
+    await eventually(() => expect(localStats(gw)).toMatchObject({ active: 1, queued: 2 }));
+    const [x, y, x2] = await Promise.all([long, waiting, again]);
     expect(x.usage?.completion_tokens).toBe(LONG);
     expect(y.choices[0]?.message.content).toBe(alone);
-    expect(localStats(gw).adaptersLoaded).toEqual(["y"]);
+    expect(x2.usage?.completion_tokens).toBe(8);
+    // y ran before the second x: the slot went x, y, then x again.
+    expect(localStats(gw).adaptersLoaded).toEqual(["x"]);
   });
 });
 

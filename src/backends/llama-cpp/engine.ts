@@ -155,7 +155,9 @@ export class LlamaEngine {
     if (this.#closed) throw errors.shuttingDown();
     if (signal.aborted) throw signal.reason;
     let entry: Loaded;
-    if (this.#state === "ready" && this.#active < this.#cfg.parallel && this.#admissible(adapter)) {
+    // Strict arrival order: nobody passes a waiter, so one waiting for adapter room is never starved.
+    const free = this.#queue.length === 0 && this.#active < this.#cfg.parallel;
+    if (this.#state === "ready" && free && this.#admissible(adapter)) {
       entry = this.#take(adapter);
     } else {
       if (this.#queue.length >= this.#cfg.maxQueue) {
@@ -309,16 +311,17 @@ export class LlamaEngine {
     await lora.dispose();
   }
 
-  /** Grants free slots to waiters that can start, in arrival order (one blocked on adapter room does not block the rest). */
+  /**
+   * Grants free slots to waiters in arrival order. The first waiting for adapter room
+   * (every loaded adapter busy) holds the rest back: otherwise requests for a busy
+   * adapter could keep it busy, and that waiter would wait for ever.
+   */
   #pump(): void {
     if (this.#state !== "ready") return;
-    for (let i = 0; i < this.#queue.length && this.#active < this.#cfg.parallel; ) {
-      const w = this.#queue[i] as Waiter;
-      if (!this.#admissible(w.adapter)) {
-        i++;
-        continue;
-      }
-      this.#queue.splice(i, 1);
+    while (this.#queue.length > 0 && this.#active < this.#cfg.parallel) {
+      const w = this.#queue[0] as Waiter;
+      if (!this.#admissible(w.adapter)) return;
+      this.#queue.shift();
       w.grant(this.#take(w.adapter));
     }
   }
