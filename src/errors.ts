@@ -321,6 +321,28 @@ export const errors = {
     { code: "SY_ERR_BACKEND_SATURATED", status: 503, type: "overloaded_error", retryable: true },
     (backend: string, limit: number) => `Backend '${backend}' is at its concurrency limit of ${limit}`,
   ),
+  // ── local engine (llama-cpp) ──────────────────────────────────────────────
+  localOverloaded: defineWith(
+    // Retryable so the fallback chain moves on; never counted towards the breaker (resilient.ts).
+    { code: "SY_ERR_LOCAL_OVERLOADED", status: 503, type: "overloaded_error", retryable: true },
+    (backend: string, parallel: number, queued: number) =>
+      `Local model '${backend}' is busy: ${parallel} sequences generating and ${queued} requests queued (its limit); retry shortly`,
+  ),
+  localModelUnavailable: defineWith(
+    // Not retryable (a failed load stays failed), but a 503: the fallback chain moves on.
+    { code: "SY_ERR_LOCAL_MODEL_UNAVAILABLE", status: 503, type: "api_error" },
+    (backend: string, why: string) => `Local model '${backend}' is not available: ${why}`,
+  ),
+  localGenerationFailed: defineWith(
+    { code: "SY_ERR_LOCAL_GENERATION_FAILED", status: 502, type: "api_error", retryable: true },
+    (backend: string, why: string) => `Local model '${backend}' failed while generating: ${why}`,
+  ),
+  localPromptTooLong: define(
+    { code: "SY_ERR_LOCAL_PROMPT_TOO_LONG", status: 400, type: "invalid_request_error" },
+    (backend: string, promptTokens: number, contextSize: number) =>
+      `The prompt is ${promptTokens} tokens: backend '${backend}' holds ${contextSize} tokens per sequence (prompt and answer); shorten it or raise contextSize`,
+    () => "messages",
+  ),
   /** Never sent (the client is gone): the code the request log records. 499 as nginx counts it. */
   clientClosed: define(
     { code: "SY_ERR_REQUEST_CLIENT_CLOSED", status: 499, type: "invalid_request_error" },

@@ -65,7 +65,7 @@ backends:
       'server.bodyLimit (line 3): expected a size such as 1048576, "512kb" or "4mb", found the string "lots"',
       "server (line 1): unknown key 'colour' (check the spelling; see the README for the keys this section takes)",
       'backends.oa.baseUrl (line 6): expected a URL such as http://127.0.0.1:11434/v1, found the string "not-a-url"',
-      'backends.x.type (line 7): expected type "openai", "anthropic" or "plugin", found the string "grpc"',
+      'backends.x.type (line 7): expected type "openai", "anthropic", "llama-cpp" or "plugin", found the string "grpc"',
     ]);
   });
 

@@ -13,6 +13,8 @@ export interface ChainTarget {
   backend: ResilientBackend;
   model: string;
   params: Record<string, unknown>;
+  /** A llama-cpp target's adapter: the variant's, else the caller's tenant's for that backend. */
+  adapter?: string | undefined;
 }
 
 export interface FailedAttempt {
@@ -57,7 +59,7 @@ export function runChain(
   cancel: Cancel,
 ): Promise<ChainResult> {
   return runChainWith(targets, cancel, (target, tally) =>
-    target.backend.start(bodyFor(client, target), requestId, cancel, tally),
+    target.backend.start(bodyFor(client, target), requestId, cancel, tally, target.adapter),
   );
 }
 

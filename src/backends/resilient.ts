@@ -48,7 +48,11 @@ type CallResult<J> = { kind: "json"; body: J; raw?: string } | { kind: "stream";
 const CALL_FINISHED = new Error("call finished");
 const ATTEMPT_OVER = new Error("attempt over");
 
-const NOT_UPSTREAM_FAULTS = new Set([errors.backendSaturated.code, errors.breakerOpen.code]);
+const NOT_UPSTREAM_FAULTS = new Set([
+  errors.backendSaturated.code,
+  errors.breakerOpen.code,
+  errors.localOverloaded.code,
+]);
 
 export class ResilientBackend {
   readonly #backend: Backend;
@@ -105,8 +109,19 @@ export class ResilientBackend {
    * configured; nothing after it is, because the client may already have bytes.
    * Each upstream call made is counted in `tally`, whether the start succeeds or not.
    */
-  start(body: ChatRequest, requestId: string, client: Cancel, tally?: { attempts: number }): Promise<Started> {
-    return this.#start((ctx) => this.#backend.chat(body, ctx), requestId, client, tally);
+  start(
+    body: ChatRequest,
+    requestId: string,
+    client: Cancel,
+    tally?: { attempts: number },
+    adapter?: string,
+  ): Promise<Started> {
+    return this.#start(
+      (ctx) => this.#backend.chat(body, adapter === undefined ? ctx : { ...ctx, adapter }),
+      requestId,
+      client,
+      tally,
+    );
   }
 
   /**

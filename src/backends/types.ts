@@ -19,6 +19,11 @@ export interface BackendCallContext {
   /** Aborts the upstream call: client gone, a timeout fired, or shutdown. */
   signal: AbortSignal;
   requestId: string;
+  /**
+   * A llama-cpp call only: the adapter (by its name in the backend's config) to apply on
+   * the base model, from the variant or the caller's tenant. Other backends ignore it.
+   */
+  adapter?: string;
 }
 
 export type ChatResult =

@@ -41,6 +41,11 @@ export function addExportCommand(program: Command, storeConfig: () => Config): v
       collect,
     )
     .option(
+      "--adapter <name>",
+      "only answers of this LoRA adapter of a local model; none for the base (repeatable)",
+      collect,
+    )
+    .option(
       "--feedback <filter>",
       "sft: only answers with this feedback: thumbs:up, thumbs:down, thumbs, stars, tags, comment, correction, preference (repeatable: all must hold)",
       collect,

@@ -19,6 +19,7 @@ export interface RawExportOptions {
   variant?: string[] | undefined;
   model?: string[] | undefined;
   prompt?: string[] | undefined;
+  adapter?: string[] | undefined;
   feedback?: string[] | undefined;
   minStars?: string | undefined;
   tag?: string[] | undefined;
@@ -73,6 +74,7 @@ export function parseExportOptions(kind: "sft" | "dpo", raw: RawExportOptions): 
     variants: list(raw.variant),
     models: list(raw.model),
     prompts: list(raw.prompt),
+    adapters: list(raw.adapter),
     feedback: list(raw.feedback),
     tags: list(raw.tag),
     languages: list(raw.language),

@@ -18,6 +18,8 @@ export interface RatedTurn {
   model: string | null;
   /** `NAME@VERSION` of the prompt the variant sent, when it had one. */
   promptVersion?: string | null;
+  /** The LoRA adapter a local model answered with (request_log.adapter); null or absent for none. */
+  adapter?: string | null;
   /** The messages the answer replied to (the conversation's path before it). */
   prompt: ChatMessage[];
   answer: ChatMessage;
@@ -99,6 +101,8 @@ export interface TurnFilter {
   models?: string[] | undefined;
   /** Prompt versions: `NAME@VERSION` for one version, `NAME` for any version of that prompt. */
   prompts?: string[] | undefined;
+  /** LoRA adapters of a llama-cpp backend; "none" matches answers of the base model. */
+  adapters?: string[] | undefined;
   /** "thumbs:up", "thumbs:down", or a kind alone ("correction", "comment", "stars", "tags", "thumbs") meaning it was given. */
   feedback?: string[] | undefined;
   minStars?: number | undefined;
@@ -139,6 +143,7 @@ export function passesFilter(t: RatedTurn, f: TurnFilter, hasPreference = false)
   if (f.variants && !f.variants.includes(t.variant ?? "")) return false;
   if (f.models && !f.models.includes(t.model ?? "")) return false;
   if (f.prompts && !f.prompts.some((p) => matchesPrompt(t.promptVersion ?? null, p))) return false;
+  if (f.adapters && !f.adapters.includes(t.adapter ?? "none")) return false;
   const fb = t.feedback;
   if (f.minStars !== undefined && (fb.stars === null || fb.stars < f.minStars)) return false;
   if (f.tags && !fb.tags.some((tag) => f.tags?.includes(tag))) return false;

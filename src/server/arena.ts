@@ -25,7 +25,7 @@ import { applyPrompt, type Prompted, withoutVariablesField } from "./apply-promp
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import { type CallOutcome, recordCall } from "./record-call.js";
-import type { ResolvedRoute } from "./resolve-route.js";
+import { type ResolvedRoute, targetsFor } from "./resolve-route.js";
 
 interface ArenaAnswer {
   label: "A" | "B";
@@ -182,11 +182,7 @@ async function answerWith(
     name: o.routeName,
     route: o.route,
     variant: o.variant,
-    targets: [o.variant, ...o.route.fallbacks].map((t) => ({
-      backend: gw.backends.get(t.backend) as NonNullable<ReturnType<typeof gw.backends.get>>,
-      model: t.model,
-      params: t.params,
-    })),
+    targets: targetsFor(gw, gw.config, [o.variant, ...o.route.fallbacks], o.principal.tenant),
     experiment: null,
     assignedBy: "arena",
   };

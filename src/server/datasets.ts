@@ -86,6 +86,7 @@ async function prepare(gw: Gateway, req: Req): Promise<{ kind: "sft" | "dpo"; op
       variant: many(q, "variant"),
       model: many(q, "model"),
       prompt: many(q, "prompt"),
+      adapter: many(q, "adapter"),
       feedback: many(q, "feedback"),
       minStars: one(q, "min_stars"),
       tag: many(q, "tag"),

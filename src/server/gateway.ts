@@ -6,6 +6,7 @@
 import type { Redis } from "ioredis";
 import type { Logger } from "pino";
 import { Cancel } from "../backends/cancel.js";
+import { LlamaCppBackend } from "../backends/llama-cpp/index.js";
 import type { PluginFactory } from "../backends/plugin.js";
 import { createBackend, loadPlugins } from "../backends/registry.js";
 import { ResilientBackend } from "../backends/resilient.js";
@@ -29,6 +30,8 @@ import { ShadowRunner } from "./shadow.js";
 
 export class Gateway {
   readonly backends = new Map<string, ResilientBackend>();
+  /** The llama-cpp backends, for their engines' health and metrics. */
+  readonly localEngines = new Map<string, LlamaCppBackend>();
   readonly metrics: GatewayMetrics;
   readonly log: RequestLogWriter;
   readonly keys: KeyCache;
@@ -69,6 +72,7 @@ export class Gateway {
       cacheEntries: () => this.cache.size,
       cacheBytes: () => this.cache.bytes,
       cacheFailures: () => this.cache.failures,
+      localEngines: () => [...this.localEngines].map(([name, b]) => [name, b.stats()]),
     });
     this.keys = new KeyCache(db, logger);
     this.auth = new Authenticator(config, this.keys);
@@ -81,13 +85,39 @@ export class Gateway {
     this.#redis = shared.redis;
     this.shadow = new ShadowRunner({ config, backends: this.backends, metrics: this.metrics, log: this.log, logger });
     for (const [name, cfg] of Object.entries(config.backends)) {
-      const backend = new ResilientBackend(createBackend(name, cfg, plugins), cfg, (state) => {
+      const inner = createBackend(name, cfg, plugins);
+      if (inner instanceof LlamaCppBackend) this.#watchLoad(name, inner);
+      const backend = new ResilientBackend(inner, cfg, (state) => {
         this.metrics.breakerState.set({ backend: name }, BREAKER_VALUE[state]);
         logger.warn({ backend: name, breaker: state }, `backend ${name}: circuit breaker ${state}`);
       });
       this.metrics.breakerState.set({ backend: name }, 0);
       this.backends.set(name, backend);
     }
+  }
+
+  #watchLoad(name: string, backend: LlamaCppBackend): void {
+    this.localEngines.set(name, backend);
+    const t0 = performance.now();
+    backend.engine.ready.then(
+      () => {
+        const s = backend.stats();
+        this.logger.info(
+          {
+            backend: name,
+            load_ms: Math.round(performance.now() - t0),
+            memory_bytes: s.memoryBytes,
+            threads: s.threads,
+          },
+          `backend ${name}: local model loaded`,
+        );
+      },
+      (e: unknown) =>
+        this.logger.error(
+          { backend: name, err: (e as Error).message },
+          `backend ${name}: the local model failed to load; its requests fall back along their routes' chains`,
+        ),
+    );
   }
 
   /** Opens the store, migrates it, loads keys. */

@@ -1,5 +1,6 @@
 /** Prometheus metrics, on a registry of their own so tests can run several servers. */
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { type LocalEngineSource, registerLocalEngineMetrics } from "./local-metrics.js";
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
@@ -36,6 +37,8 @@ export interface ScrapeSources {
   cacheEntries(): number | null;
   cacheBytes(): number | null;
   cacheFailures(): number;
+  /** The llama-cpp backends' engines. */
+  localEngines: LocalEngineSource;
 }
 
 export function createMetrics(sources: ScrapeSources): GatewayMetrics {
@@ -182,5 +185,6 @@ export function createMetrics(sources: ScrapeSources): GatewayMetrics {
       this.set(sources.cacheFailures());
     },
   });
+  registerLocalEngineMetrics(registry, sources.localEngines);
   return m;
 }

@@ -9,6 +9,28 @@ import { sql } from "kysely";
 import { errors } from "../errors.js";
 import type { Gateway } from "./gateway.js";
 
+/** A llama-cpp backend's engine: model state, adapters, memory, sequences, speed. */
+function localHealth(gw: Gateway, name: string): { local?: Record<string, unknown> } {
+  const b = gw.localEngines.get(name);
+  if (!b) return {};
+  const s = b.stats();
+  return {
+    local: {
+      model: s.state,
+      error: s.error,
+      adapters_loaded: s.adaptersLoaded,
+      memory_bytes: s.memoryBytes,
+      sequences_active: s.active,
+      sequences_queued: s.queued,
+      parallel: s.parallel,
+      max_queue: s.maxQueue,
+      threads: s.threads,
+      tokens_per_second: Math.round(s.tokensPerSecond * 10) / 10,
+      generated_tokens: s.generatedTokens,
+    },
+  };
+}
+
 export function registerOps(app: FastifyInstance, gw: Gateway): void {
   app.get("/healthz", async () => ({ status: "ok" }));
 
@@ -43,6 +65,7 @@ export function registerOps(app: FastifyInstance, gw: Gateway): void {
         breaker: b.breakerState,
         in_flight: b.inFlight,
         max_concurrency: gw.config.backends[name]?.maxConcurrency,
+        ...localHealth(gw, name),
       })),
     };
   });

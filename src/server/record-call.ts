@@ -194,6 +194,7 @@ export function pushLogRow(
       unit_kind: experiment ? o.unit.kind : null,
       assigned_by: o.resolved.assignedBy,
       endpoint: o.endpoint ?? "chat",
+      adapter: chain?.target.adapter ?? null,
       cache_hit: end.cacheHit ? 1 : 0,
     },
     turn,

@@ -3,7 +3,7 @@
  * that serves it and the chain of targets behind that variant.
  */
 import type { ChainTarget } from "../backends/chain.js";
-import type { Config, RouteConfig, VariantConfig } from "../core/config/schema.js";
+import type { Config, RouteConfig, TargetConfig, VariantConfig } from "../core/config/schema.js";
 import { type AssignedBy, assign, type Experiment, type Unit } from "../core/experiment.js";
 import { errors } from "../errors.js";
 import type { Principal } from "./auth.js";
@@ -72,13 +72,29 @@ export function resolveRoute(
     variant = route.variants[0] as VariantConfig;
     assignedBy = "default";
   }
-  const targets = [variant, ...route.fallbacks].map((t) => ({
-    // The schema checked every backend reference at start.
+  const targets = targetsFor(gw, config, [variant, ...route.fallbacks], principal.tenant);
+  return { name: routeName, route, variant, targets, experiment, assignedBy };
+}
+
+/**
+ * The chain targets for a variant and its fallbacks. A llama-cpp target's adapter is the
+ * one it names, else the one the caller's tenant maps to its backend, else none (the base).
+ */
+export function targetsFor(
+  gw: Gateway,
+  config: Config,
+  chain: readonly TargetConfig[],
+  tenant: string,
+): ResolvedRoute["targets"] {
+  const tenantAdapters = Object.hasOwn(config.tenants, tenant) ? config.tenants[tenant]?.adapters : undefined;
+  return chain.map((t) => ({
+    // The schema checked every backend and adapter reference at start.
     backend: gw.backends.get(t.backend) as NonNullable<ReturnType<typeof gw.backends.get>>,
     model: t.model,
     params: t.params,
+    adapter:
+      t.adapter ?? (tenantAdapters && Object.hasOwn(tenantAdapters, t.backend) ? tenantAdapters[t.backend] : undefined),
   }));
-  return { name: routeName, route, variant, targets, experiment, assignedBy };
 }
 
 function breakerOpen(gw: Gateway, v: VariantConfig): boolean {

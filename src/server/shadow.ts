@@ -275,6 +275,7 @@ export class ShadowRunner {
     id: string,
     timeoutMs: number,
     which: "shadow" | "judge",
+    adapter?: string,
   ): Promise<CandidateResult> {
     const t0 = performance.now();
     const cancel = new Cancel();
@@ -282,7 +283,7 @@ export class ShadowRunner {
     const timer = setTimeout(() => cancel.cancel(errors.shadowTimeout(backend.name, which, timeoutMs)), timeoutMs);
     let started: Started | undefined;
     try {
-      const chain = await runChain([{ backend, model, params }], body, id, cancel);
+      const chain = await runChain([{ backend, model, params, adapter }], body, id, cancel);
       started = chain.started;
       const answer = await Promise.race([collect(started), cancel.rejection()]);
       return { status: 200, latencyMs: performance.now() - t0, errorCode: null, errorMessage: null, ...answer };
@@ -316,6 +317,7 @@ export class ShadowRunner {
       `${job.req.requestId}:shadow:${job.variant.name}`,
       job.shadow.timeoutMs,
       "shadow",
+      job.variant.adapter,
     );
   }
 

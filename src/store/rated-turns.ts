@@ -111,13 +111,14 @@ async function turnsFrom(
       variant: string | null;
       upstream_model: string | null;
       prompt_version: string | null;
+      adapter: string | null;
     }
   >();
   const feedback = new Map<string, TurnFeedback>();
   for (const part of chunks(requestIds, IDS_PER_QUERY)) {
     const logRows = await db
       .selectFrom("request_log")
-      .select(["id", "created_at", "route", "variant", "upstream_model", "prompt_version"])
+      .select(["id", "created_at", "route", "variant", "upstream_model", "prompt_version", "adapter"])
       .where("id", "in", part)
       .execute();
     for (const r of logRows) logged.set(r.id, r);
@@ -161,6 +162,7 @@ async function turnsFrom(
       variant: log?.variant ?? null,
       model: log?.upstream_model ?? null,
       promptVersion: log?.prompt_version ?? null,
+      adapter: log?.adapter ?? null,
       prompt,
       answer: messageOf(a),
       feedback: fb ? { ...fb, tags: [...new Set(fb.tags)] } : NO_FEEDBACK,

@@ -33,6 +33,7 @@ export const REQUEST_LOG_COLUMNS = [
   "unit_kind",
   "assigned_by",
   "endpoint",
+  "adapter",
 ] as const satisfies readonly (keyof RequestLogTable)[];
 
 /** Values for the NOT NULL columns a row may leave out. */

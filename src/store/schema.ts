@@ -45,6 +45,8 @@ export interface RequestLogTable {
   assigned_by: string | null;
   /** The inbound API the call came through: `chat`, `messages`, `responses` or `embeddings`. */
   endpoint: Generated<string>;
+  /** The LoRA adapter a llama-cpp call ran with (its config name); null for the base model and other backends. */
+  adapter: string | null;
 }
 
 export interface ApiKeyTable {

@@ -91,8 +91,41 @@ const pluginBackend = z.strictObject({
   ...backendCommon,
 });
 
-const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend, pluginBackend], {
-  error: 'expected type "openai", "anthropic" or "plugin"',
+/** A LoRA adapter file for a llama-cpp backend's base model, applied at `scale`. */
+const llamaAdapter = z.strictObject({
+  /** A GGUF LoRA adapter made for this base model (same architecture). */
+  path: z.string().min(1),
+  scale: z.number().min(0).max(10).default(1),
+});
+
+/**
+ * An embedded llama.cpp engine (node-llama-cpp, an optional dependency): one GGUF
+ * model loaded once from a local path, `parallel` sequences generating at once,
+ * `maxQueue` more waiting; past that a request is answered 503 at once.
+ */
+const llamaCppBackend = z.strictObject({
+  type: z.literal("llama-cpp"),
+  /** A local GGUF file (e.g. a blob from Ollama's store or a downloaded file). */
+  modelPath: z.string().min(1),
+  /** Tokens each sequence holds: prompt and answer together. */
+  contextSize: z.number().int().min(64).default(4096),
+  /** Sequences generating at once (each has its own contextSize of KV cache). */
+  parallel: z.number().int().positive().max(256).default(2),
+  /** Requests waiting for a sequence at most; more are answered 503 SY_ERR_LOCAL_OVERLOADED at once. */
+  maxQueue: z.number().int().min(0).default(8),
+  /** CPU threads per generation; default half the logical cores (at least 1). Too many is much slower. */
+  threads: z.number().int().positive().optional(),
+  /** Layers offloaded to a GPU; 0 (the default) runs on the CPU only. */
+  gpuLayers: z.number().int().min(0).default(0),
+  /** Adapters by name; variants (`adapter`) and tenants (`adapters`) name them. */
+  adapters: z.record(name("an adapter name"), llamaAdapter).default({}),
+  /** Adapters kept loaded at most; the least recently used idle one is unloaded past it. */
+  maxLoadedAdapters: z.number().int().positive().default(4),
+  ...backendCommon,
+});
+
+const backend = z.discriminatedUnion("type", [openaiBackend, anthropicBackend, pluginBackend, llamaCppBackend], {
+  error: 'expected type "openai", "anthropic", "llama-cpp" or "plugin"',
 });
 
 const target = {
@@ -100,6 +133,8 @@ const target = {
   model: z.string().min(1),
   /** Request parameters this target always sends (they override the client's). */
   params: z.record(z.string(), z.unknown()).default({}),
+  /** A llama-cpp target only: the adapter (declared on its backend) applied to the base model; over any tenant's. */
+  adapter: z.string().optional(),
 };
 
 const variant = z.strictObject({
@@ -292,6 +327,8 @@ const tenant = z.strictObject({
       period: z.enum(["day", "week", "month"]).default("month"),
     })
     .optional(),
+  /** Per llama-cpp backend, the adapter this tenant's requests use on its base model (unless the variant names one). */
+  adapters: z.record(z.string(), z.string()).default({}),
 });
 
 export const configSchema = z
@@ -335,7 +372,7 @@ export const configSchema = z
       .prefault({}),
     backends: z.record(name("a backend name"), backend).default({}),
     routes: z.record(name("a route name"), route).default({}),
-    tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*" } }),
+    tenants: z.record(name("a tenant name"), tenant).default({ default: { routes: "*", adapters: {} } }),
     experiments: z.record(name("an experiment name"), experimentSchema).default({}),
     /** A Redis that replicas share (the response cache with `cache.store: redis`). */
     redis: z
@@ -406,6 +443,38 @@ export const configSchema = z
       });
       for (const [i, f] of r.fallbacks.entries())
         checkBackend(f.backend, ["routes", routeName, "fallbacks", i, "backend"]);
+    }
+    const checkAdapter = (backendName: string, adapter: string, path: (string | number)[]) => {
+      const b = Object.hasOwn(cfg.backends, backendName) ? cfg.backends[backendName] : undefined;
+      if (!b) return;
+      if (b.type !== "llama-cpp") {
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `backend '${backendName}' is ${b.type}: only a llama-cpp backend takes adapters`,
+        });
+      } else if (!Object.hasOwn(b.adapters, adapter)) {
+        const known = Object.keys(b.adapters).join(", ") || "none";
+        ctx.addIssue({
+          code: "custom",
+          path,
+          message: `unknown adapter '${adapter}' of backend '${backendName}' (its adapters: ${known})`,
+        });
+      }
+    };
+    for (const [routeName, r] of Object.entries(cfg.routes)) {
+      for (const [i, v] of r.variants.entries())
+        if (v.adapter !== undefined)
+          checkAdapter(v.backend, v.adapter, ["routes", routeName, "variants", i, "adapter"]);
+      for (const [i, f] of r.fallbacks.entries())
+        if (f.adapter !== undefined)
+          checkAdapter(f.backend, f.adapter, ["routes", routeName, "fallbacks", i, "adapter"]);
+    }
+    for (const [tenantName, t] of Object.entries(cfg.tenants)) {
+      for (const [backendName, adapter] of Object.entries(t.adapters)) {
+        checkBackend(backendName, ["tenants", tenantName, "adapters", backendName]);
+        checkAdapter(backendName, adapter, ["tenants", tenantName, "adapters", backendName]);
+      }
     }
     const holder = new Map<string, string>();
     for (const [expName, e] of Object.entries(cfg.experiments)) {
@@ -509,6 +578,7 @@ export type RolloutConfig = NonNullable<ExperimentConfig["rollout"]>;
 export type BanditConfig = NonNullable<ExperimentConfig["bandit"]>;
 export type Criterion = z.infer<typeof criterionSchema>;
 export type BackendConfig = Config["backends"][string];
+export type LlamaCppBackendConfig = Extract<BackendConfig, { type: "llama-cpp" }>;
 export type RouteConfig = Config["routes"][string];
 export type VariantConfig = RouteConfig["variants"][number];
 export type TargetConfig = RouteConfig["fallbacks"][number];

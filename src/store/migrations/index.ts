@@ -12,6 +12,7 @@ import * as m0006 from "./20261201_0006_responses.js";
 import * as m0007 from "./20261201_0007_shadow_tool_calls.js";
 import * as m0008 from "./20261201_0008_prompts.js";
 import * as m0010 from "./20261201_0010_key_limits.js";
+import * as m0011 from "./20261201_0011_adapter.js";
 
 export const migrations: Record<string, Migration> = {
   "20261123_0001_initial": m0001,
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   "20261201_0007_shadow_tool_calls": m0007,
   "20261201_0008_prompts": m0008,
   "20261201_0010_key_limits": m0010,
+  "20261201_0011_adapter": m0011,
 };
