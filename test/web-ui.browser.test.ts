@@ -299,7 +299,7 @@ describe("the web UI in a browser", () => {
     await page.getByRole("link", { name: "Backends" }).click();
     const rows = page.locator("tbody tr");
     await rows.first().waitFor();
-    expect(await rows.allTextContents()).toEqual(["firstopenaiclosed064", "secondopenaiclosed064"]);
+    expect(await rows.allTextContents()).toEqual(["firstopenaiclosed064—", "secondopenaiclosed064—"]);
     await page.getByRole("button", { name: "Backend" }).click();
     expect(await page.locator("th").first().getAttribute("aria-sort")).toBe("descending");
     expect((await rows.allTextContents())[0]).toContain("second");
