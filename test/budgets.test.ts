@@ -205,6 +205,10 @@ describe("a key's own limits and budget", () => {
         resets_at: periodEnd("week", Date.now()),
       },
     ]);
+    // A new amount alone keeps the budget's period.
+    const raised = await admin(gw, adminKey, "PATCH", `/${created.body.id}`, { budget: { usd: 1 } });
+    expect(raised.body).toMatchObject({ own: { budget: { usd: 1, period: "week" } } });
+    expect((await chat(gw.url, key)).status).toBe(200);
   });
 
   it("refuses bad settings, naming the field", async () => {

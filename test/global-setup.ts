@@ -7,7 +7,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { ensureChromium } from "./browser.js";
-import { dropTestDatabases, ensurePostgres, testStore } from "./postgres.js";
+import { dropTestDatabases, ensurePostgres, startTestRun, testStore } from "./postgres.js";
 import { ensureRedis } from "./redis.js";
 
 export default async function setup(): Promise<() => void> {
@@ -15,6 +15,7 @@ export default async function setup(): Promise<() => void> {
   execFileSync("npx", ["vite", "build", "web", "--logLevel", "warn"], { stdio: "inherit" });
   ensureChromium();
   await ensureRedis();
+  startTestRun();
   await ensurePostgres();
   if (testStore() === "postgres") dropTestDatabases();
   return () => {

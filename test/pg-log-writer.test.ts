@@ -84,19 +84,35 @@ describe.runIf(testStore() === "postgres")("PostgreSQL log writer", () => {
     await expect(write(batch({ rows: [row("lost")] }))).rejects.toThrow();
   });
 
-  it("keeps the first exposure of a unit when replicas write it at once", async () => {
+  it("stores a unit's exposure once when replicas write it at once", async () => {
     const { url, db } = await store();
     const writers = [db, replica(url), replica(url)].map(postgresLogWriter);
-    const exposure = (request: string, variant: string, at: number) => ["exp", "t", "user", "u1", variant, request, at];
-    await writers[0]?.(batch({ rows: [row("x0")], exposures: [exposure("x0", "a", 1)] }));
-    await Promise.all(
+    const exposure = (request: string, variant: string) => ["exp", "t", "user", "u1", variant, request, 1];
+    // Each writer also exposes a unit of its own and one shared by all, listed in a different order.
+    const results = await Promise.all(
       writers.map((write, i) =>
-        write(batch({ rows: [row(`x${i + 1}`)], exposures: [exposure(`x${i + 1}`, "b", 2 + i)] })),
+        write(
+          batch({
+            rows: [row(`x${i}`)],
+            exposures:
+              i % 2
+                ? [exposure(`x${i}`, `v${i}`), ["exp", "t", "user", `own${i}`, "a", `x${i}`, 1]]
+                : [["exp", "t", "user", `own${i}`, "a", `x${i}`, 1], exposure(`x${i}`, `v${i}`)],
+          }),
+        ),
       ),
     );
-    expect(await db.selectFrom("experiment_exposures").select(["variant", "request_id"]).execute()).toEqual([
-      { variant: "a", request_id: "x0" },
-    ]);
+    // Nothing refused: a unit already stored is no error.
+    for (const r of results) expect(r).toEqual({ rejected: 0, turnsRejected: 0 });
+    const stored = await db
+      .selectFrom("experiment_exposures")
+      .select(["unit_id", "variant", "request_id"])
+      .orderBy("unit_id")
+      .execute();
+    expect(stored.map((e) => e.unit_id)).toEqual(["own0", "own1", "own2", "u1"]);
+    const shared = stored.find((e) => e.unit_id === "u1");
+    expect(["v0", "v1", "v2"]).toContain(shared?.variant);
+    expect(shared?.request_id).toBe(`x${shared?.variant.slice(1)}`);
   });
 
   it("adds up concurrent batches of the same hour from several replicas in the rollups", async () => {

@@ -16,6 +16,15 @@ export const testStore = (): "sqlite" | "postgres" =>
 
 const serverUrl = () => new URL(process.env.SWITCHYARD_TEST_PG_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
 const DATABASE_PREFIX = "sy_test_";
+// Set by the global setup before the test workers start, so every database of one run shares it;
+// its first part is the run's start time, so leftovers of an interrupted run can be told by age.
+const RUN_ENV = "SWITCHYARD_TEST_RUN";
+const LEFTOVER_MS = 6 * 3_600_000;
+
+export function startTestRun(): void {
+  process.env[RUN_ENV] ??= `${Date.now().toString(36)}_${process.pid}`;
+}
+const runId = () => process.env[RUN_ENV] ?? `${Date.now().toString(36)}_${process.pid}`;
 
 function psql(sql: string): string {
   const u = serverUrl();
@@ -48,19 +57,27 @@ let created = 0;
 
 /** A fresh, empty database's URL (synchronous, like creating a temporary SQLite file). */
 export function createTestDatabase(): string {
-  const name = `${DATABASE_PREFIX}${process.pid}_${Date.now().toString(36)}_${created++}`;
+  const name = `${DATABASE_PREFIX}${runId()}_${process.pid}_${created++}`;
   psql(`CREATE DATABASE ${name}`);
   const u = serverUrl();
   u.pathname = `/${name}`;
   return u.toString();
 }
 
-/** Drops every database a test run made (also those an interrupted run left behind). */
+/**
+ * Drops this run's databases, and those of runs that started more than six
+ * hours ago (interrupted ones); another run going on meanwhile keeps its own.
+ */
 export function dropTestDatabases(): void {
   const names = psql(`SELECT datname FROM pg_database WHERE datname LIKE '${DATABASE_PREFIX}%'`)
     .split("\n")
     .filter((n) => n !== "");
-  for (const n of names) psql(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+  const mine = `${DATABASE_PREFIX}${runId()}_`;
+  for (const n of names) {
+    const started = Number.parseInt(n.slice(DATABASE_PREFIX.length).split("_")[0] ?? "", 36);
+    const stale = !Number.isFinite(started) || Date.now() - started > LEFTOVER_MS;
+    if (n.startsWith(mine) || stale) psql(`DROP DATABASE IF EXISTS ${n} WITH (FORCE)`);
+  }
 }
 
 function answers(host: string, port: number): Promise<boolean> {

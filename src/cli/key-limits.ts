@@ -39,7 +39,8 @@ export function addLimitOptions(cmd: Command): Command {
     );
 }
 
-export function limitsFromOptions(o: LimitOptions): KeyLimits {
+/** `current`: the key as stored, whose budget period is kept when only the amount changes. */
+export function limitsFromOptions(o: LimitOptions, current?: KeyRecord): KeyLimits {
   if (o.budgetPeriod && o.budgetUsd === undefined) {
     throw new Error("--budget-period needs --budget-usd (the budget it is the period of)");
   }
@@ -48,7 +49,12 @@ export function limitsFromOptions(o: LimitOptions): KeyLimits {
     ...(o.rpm !== undefined ? { requests_per_minute: orNull(o.rpm) } : {}),
     ...(o.tpm !== undefined ? { tokens_per_minute: orNull(o.tpm) } : {}),
     ...(o.budgetUsd !== undefined
-      ? { budget: o.budgetUsd === "none" ? null : { usd: o.budgetUsd, period: o.budgetPeriod ?? "month" } }
+      ? {
+          budget:
+            o.budgetUsd === "none"
+              ? null
+              : { usd: o.budgetUsd, period: o.budgetPeriod ?? current?.budget_period ?? "month" },
+        }
       : {}),
   };
 }

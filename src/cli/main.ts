@@ -190,12 +190,14 @@ addLimitOptions(
     .command("limit <id>")
     .description("set or clear (none) a key's own limits and budget; servers apply it within 10 s"),
 ).action(async (id: string, opts: LimitOptions) => {
-  const limits = limitsFromOptions(opts);
-  if (Object.keys(limits).length === 0) throw new Error("nothing to set: give --rpm, --tpm or --budget-usd");
   const db = openDatabase(storeConfig().database.url);
   try {
     await migrateToLatest(db);
-    if (!(await setKeyLimits(db, id, limits))) throw new Error(`no key with id ${id}`);
+    const current = (await listKeys(db)).find((r) => r.id === id);
+    if (!current) throw new Error(`no key with id ${id}`);
+    const limits = limitsFromOptions(opts, current);
+    if (Object.keys(limits).length === 0) throw new Error("nothing to set: give --rpm, --tpm or --budget-usd");
+    await setKeyLimits(db, id, limits);
     const k = (await listKeys(db)).find((r) => r.id === id);
     console.log(`${id}  ${k ? describeLimits(k) : ""}`);
   } finally {

@@ -48,6 +48,8 @@ export interface BudgetStanding {
 
 export class SpendBudgets {
   readonly #ledgers = new Map<string, Ledger>();
+  /** Whether any tenant has a budget: without one, only a key's own can apply. */
+  readonly #tenantBudgets: boolean;
   #timer: NodeJS.Timeout | undefined;
   #refreshing = false;
 
@@ -55,7 +57,9 @@ export class SpendBudgets {
     private readonly db: Db,
     private readonly config: Config,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.#tenantBudgets = Object.values(config.tenants).some((t) => t.budget);
+  }
 
   start(): void {
     this.#timer = setInterval(() => {
@@ -85,6 +89,7 @@ export class SpendBudgets {
 
   /** Throws a 429 when the key's or the tenant's budget for this period is spent. */
   async check(p: Principal, now = Date.now()): Promise<void> {
+    if (!this.#tenantBudgets && p.key?.budget_usd == null) return; // the request path's usual case
     for (const b of this.budgetsOf(p)) {
       const spent = await this.#spent(b.scope, b.id, b.budget.period, now);
       if (spent < b.budget.usd) continue;

@@ -29,7 +29,8 @@ const limitsFields = {
   budget: z
     .strictObject({
       usd: z.number().positive("an amount in USD above 0"),
-      period: z.enum(["day", "week", "month"], { message: "day, week or month (UTC)" }).default("month"),
+      // Left out: the key's current period when it has a budget, else a month.
+      period: z.enum(["day", "week", "month"], { message: "day, week or month (UTC)" }).optional(),
     })
     .nullable()
     .optional(),
@@ -51,11 +52,15 @@ function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
   return r.data;
 }
 
-function ownLimits(body: z.infer<typeof patchBody>): KeyLimits {
+function ownLimits(body: z.infer<typeof patchBody>, current?: KeyRecord): KeyLimits {
+  const budget =
+    body.budget === undefined || body.budget === null
+      ? body.budget
+      : { usd: body.budget.usd, period: body.budget.period ?? current?.budget_period ?? "month" };
   return {
     ...(body.limits?.requests_per_minute !== undefined ? { requests_per_minute: body.limits.requests_per_minute } : {}),
     ...(body.limits?.tokens_per_minute !== undefined ? { tokens_per_minute: body.limits.tokens_per_minute } : {}),
-    ...(body.budget !== undefined ? { budget: body.budget } : {}),
+    ...(budget !== undefined ? { budget } : {}),
   };
 }
 
@@ -120,7 +125,7 @@ export function registerKeysAdmin(app: FastifyInstance, gw: Gateway): void {
     const body = parsed(patchBody, req.body);
     const mine = (await listKeys(gw.db, p.tenant)).find((k) => k.id === id);
     if (!mine) throw errors.keyUnknown(id);
-    await setKeyLimits(gw.db, id, ownLimits(body));
+    await setKeyLimits(gw.db, id, ownLimits(body, mine));
     await gw.keys.refresh();
     const after = (await listKeys(gw.db, p.tenant)).find((k) => k.id === id) ?? mine;
     return view(gw, after);

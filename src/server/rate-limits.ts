@@ -18,6 +18,7 @@ type Limiters = typeof import("rate-limiter-flexible");
 type Kind = "requests" | "tokens";
 
 const WINDOW_S = 60;
+const NONE: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** OpenAI's way of writing a reset delay in x-ratelimit-reset-*: "120ms", "1s", "6m0s". */
 export function resetText(ms: number): string {
@@ -37,12 +38,16 @@ export function effectiveLimits(config: Config, p: Principal): { requests?: numb
 export class KeyRateLimits {
   /** One limiter per kind and limit: every key with that limit counts in it, under its own id. */
   readonly #limiters = new Map<string, RateLimiterAbstract>();
+  /** Whether any tenant has limits: without any, only a key's own can apply. */
+  readonly #anyTenantLimits: boolean;
 
   private constructor(
     private readonly mod: Limiters,
     private readonly config: Config,
     private readonly redis: Redis | undefined,
-  ) {}
+  ) {
+    this.#anyTenantLimits = Object.values(config.tenants).some((t) => t.limits);
+  }
 
   static async open(config: Config, redis: Redis | undefined): Promise<KeyRateLimits> {
     return new KeyRateLimits(await import("rate-limiter-flexible"), config, redis);
@@ -73,6 +78,7 @@ export class KeyRateLimits {
    * send; throws a 429 (with the headers on it) when a limit is reached.
    */
   async admit(p: Principal): Promise<Record<string, string>> {
+    if (!this.#anyTenantLimits && p.key?.requests_per_minute == null && p.key?.tokens_per_minute == null) return NONE;
     const limits = effectiveLimits(this.config, p);
     if (limits.requests === undefined && limits.tokens === undefined) return {};
     const id = p.keyId ?? "no-key";
@@ -117,6 +123,7 @@ export class KeyRateLimits {
 
   /** Counts the tokens an answered call used against its key's tokens per minute. */
   spend(p: Principal, tokens: number): void {
+    if (!this.#anyTenantLimits && p.key?.tokens_per_minute == null) return;
     const limit = effectiveLimits(this.config, p).tokens;
     if (limit === undefined || !(tokens > 0)) return;
     void this.#limiter("tokens", limit)

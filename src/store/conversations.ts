@@ -88,6 +88,9 @@ async function sqliteHits(db: Db, tenant: string, match: string, limit: number):
   return hits.rows;
 }
 
+/** A word as one quoted tsquery lexeme matching as a prefix: quotes doubled, backslashes escaped. */
+const prefixLexeme = (word: string) => `'${word.replaceAll("\\", "\\\\").replaceAll("'", "''")}':*`;
+
 /**
  * The same search over PostgreSQL's tsvector: every word must appear (a
  * trailing `*` matches it as a prefix), each word taken as plain text so no
@@ -97,7 +100,7 @@ async function postgresHits(db: Db, o: ListOptions): Promise<Hit[]> {
   const words = (o.search ?? "").split(/\s+/).filter((w) => w !== "" && w !== "*");
   const parts = words.map((w) =>
     w.endsWith("*") && w.length > 1
-      ? sql`to_tsquery('simple', quote_literal(${w.slice(0, -1)}) || ':*')`
+      ? sql`to_tsquery('simple', ${prefixLexeme(w.slice(0, -1))})`
       : sql`plainto_tsquery('simple', ${w})`,
   );
   const query = sql.join(parts, sql` && `);

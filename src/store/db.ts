@@ -74,16 +74,6 @@ function openPostgres(url: string, max: number): Db {
   return db;
 }
 
-/** Checks that the store answers; names the store (never the URL, which may hold a password) when not. */
-export async function checkReachable(db: Db): Promise<void> {
-  try {
-    await sql`select 1`.execute(db);
-  } catch (e) {
-    const what = dialectOf(db) === "postgres" ? "the PostgreSQL database in database.url" : "the SQLite database";
-    throw new StoreError(`cannot reach ${what}: ${(e as Error).message}`);
-  }
-}
-
 /** PostgreSQL errors that mean "run the transaction again": serialization failure, deadlock, a racing insert. */
 const RETRYABLE_PG = new Set(["40001", "40P01", "23505"]);
 const PG_ATTEMPTS = 8;

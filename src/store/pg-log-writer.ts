@@ -2,9 +2,10 @@
  * Writes request-log batches to PostgreSQL: multi-row INSERTs (rows, messages,
  * exposures, shadows), one transaction per batch, with the hourly rollups and
  * each answered turn's conversation in the same transaction. Several replicas
- * write at once: exposures are first-writer-wins by their key, and a rollup
- * row is locked (FOR UPDATE) while its sketch is merged, rows taken in one
- * fixed order so two writers cannot deadlock.
+ * write at once: exposures are first-writer-wins by their key, a rollup row is
+ * locked (FOR UPDATE) while its sketch is merged, and exposures, conversations
+ * and rollups are each written in their keys' order, so two writers wait on
+ * each other rather than deadlock.
  */
 import { type RawBuilder, sql } from "kysely";
 import type { ConversationTurn } from "../core/conversation.js";
@@ -23,7 +24,8 @@ import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 import { type RequestRollup, RollupBatch, type RouteRollup } from "./rollups.js";
 import { SHADOW_COLUMNS } from "./shadow-results.js";
 
-// PostgreSQL binds at most 65 535 parameters per statement; request_log has about 30 columns.
+// PostgreSQL binds at most 65 535 parameters per statement.
+const MAX_PARAMETERS = 65_000;
 const ROWS_PER_INSERT = 1_000;
 
 type Row = Record<string, unknown>;
@@ -35,8 +37,10 @@ const named = (columns: readonly string[], values: unknown[]): Row => {
 };
 
 async function insertMany(trx: Db, table: string, rows: Row[], onConflictDoNothing = false): Promise<void> {
-  for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
-    let q = (trx as any).insertInto(table).values(rows.slice(i, i + ROWS_PER_INSERT));
+  const columns = rows[0] ? Object.keys(rows[0]).length : 1;
+  const step = Math.max(1, Math.min(ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / columns)));
+  for (let i = 0; i < rows.length; i += step) {
+    let q = (trx as any).insertInto(table).values(rows.slice(i, i + step));
     if (onConflictDoNothing) q = q.onConflict((oc: { doNothing(): unknown }) => oc.doNothing());
     await q.execute();
   }
@@ -57,12 +61,7 @@ export function postgresLogWriter(db: Db): (batch: LogBatch) => Promise<BatchRes
         batch.turns.filter((t): t is ConversationTurn => t !== null),
       );
       await storeRollups(trx, rollups);
-      await insertMany(
-        trx,
-        "experiment_exposures",
-        batch.exposures.map((e) => named(EXPOSURE_COLUMNS, e)),
-        true,
-      );
+      await insertMany(trx, "experiment_exposures", sortedExposures(batch.exposures), true);
       await insertMany(
         trx,
         "shadow_results",
@@ -82,6 +81,8 @@ export function postgresLogWriter(db: Db): (batch: LogBatch) => Promise<BatchRes
           await sql`RELEASE SAVEPOINT one`.execute(trx);
           return null;
         } catch (e) {
+          // A lost lock race or a cancelled statement is no fault of this row: the batch is retried whole.
+          if (!refusesAValue(e)) throw e;
           await sql`ROLLBACK TO SAVEPOINT one`.execute(trx);
           return (e as Error).message;
         }
@@ -105,8 +106,8 @@ export function postgresLogWriter(db: Db): (batch: LogBatch) => Promise<BatchRes
       // Unlike a refused row, failing rollups would leave the stored rows uncounted for good:
       // fail the whole batch so it is retried.
       await storeRollups(trx, rollups);
-      for (const e of batch.exposures) {
-        const refused = await alone(() => insertMany(trx, "experiment_exposures", [named(EXPOSURE_COLUMNS, e)], true));
+      for (const e of sortedExposures(batch.exposures)) {
+        const refused = await alone(() => insertMany(trx, "experiment_exposures", [e], true));
         if (refused !== null) result.error ??= refused;
       }
       for (const s of batch.shadows) {
@@ -132,6 +133,14 @@ export function postgresLogWriter(db: Db): (batch: LogBatch) => Promise<BatchRes
       }
     }
   };
+}
+
+/** Exposures in their key's order: two replicas inserting the same units then wait on each other in one order, never in a cycle. */
+function sortedExposures(exposures: unknown[][]): Row[] {
+  const key = (e: unknown[]) => e.slice(0, 4).join("\u0000");
+  return [...exposures]
+    .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0))
+    .map((e) => named(EXPOSURE_COLUMNS, e));
 }
 
 /** SQLSTATE classes 22 (data exception: a value out of range, too long, malformed) and 23 (a constraint). */
@@ -178,7 +187,12 @@ async function storeTurns(trx: Db, turns: ConversationTurn[]): Promise<void> {
     conversations.set(key, earlier ? laterTurn(earlier, plan.conversation) : plan.conversation);
   }
   await insertMany(trx, "conversation_messages", messages as unknown as Row[]);
-  const rows = [...conversations.values()];
+  // In key order, like the rollups: concurrent replicas lock the same conversations in one order.
+  const rows = [...conversations.values()].sort((a, b) => {
+    const x = `${a.tenant}\u0000${a.id}`;
+    const y = `${b.tenant}\u0000${b.id}`;
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   for (let i = 0; i < rows.length; i += ROWS_PER_INSERT) {
     await trx
       .insertInto("conversations")
@@ -188,7 +202,8 @@ async function storeTurns(trx: Db, turns: ConversationTurn[]): Promise<void> {
           title: sql`coalesce(conversations.title, excluded.title)`,
           user_id: sql`coalesce(excluded.user_id, conversations.user_id)`,
           route: sql`excluded.route`,
-          leaf_id: sql`excluded.leaf_id`,
+          // Another replica may commit an older turn after a newer one: the leaf stays on the newest.
+          leaf_id: sql`case when excluded.updated_at >= conversations.updated_at then excluded.leaf_id else conversations.leaf_id end`,
           message_count: sql`conversations.message_count + excluded.message_count`,
           updated_at: sql`greatest(conversations.updated_at, excluded.updated_at)`,
         }),

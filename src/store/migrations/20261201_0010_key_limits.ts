@@ -22,9 +22,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("tokens", "double precision", (c) => c.notNull())
     .addPrimaryKeyConstraint("key_rollups_pk", ["key_id", "hour"])
     .execute();
+  // A tenant's spend is a range of its hours; route_rollups' key starts with the route.
+  await db.schema.createIndex("route_rollups_tenant_hour").on("route_rollups").columns(["tenant", "hour"]).execute();
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.dropIndex("route_rollups_tenant_hour").execute();
   await db.schema.dropTable("key_rollups").execute();
   for (const column of ["budget_period", "budget_usd", "tokens_per_minute", "requests_per_minute"]) {
     await db.schema.alterTable("api_keys").dropColumn(column).execute();
