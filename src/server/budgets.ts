@@ -125,7 +125,7 @@ export class SpendBudgets {
 
   /** Adds an answered call's cost to its key's and tenant's spend. */
   spend(p: Principal, usd: number): void {
-    if (!(usd > 0)) return;
+    if (!(usd > 0) || (!this.#tenantBudgets && p.key?.budget_usd == null)) return;
     const now = Date.now();
     for (const b of this.budgetsOf(p)) {
       const ledger = this.#ledgers.get(ledgerKey(b.scope, b.id, b.budget.period));
