@@ -96,21 +96,23 @@ export function conversationTitle(messages: ChatMessage[]): string | null {
   return line.length > TITLE_CHARS ? `${line.slice(0, TITLE_CHARS - 1)}…` : line;
 }
 
+/** A user's search text as words, each taken literally; a trailing `*` makes one a prefix. */
+export function searchWords(text: string): { word: string; prefix: boolean }[] {
+  return text
+    .split(/\s+/)
+    .filter((w) => w !== "" && w !== "*")
+    .map((w) => (w.endsWith("*") ? { word: w.slice(0, -1), prefix: true } : { word: w, prefix: false }));
+}
+
 /**
  * A user's search text as an FTS5 query: every word must appear, each taken
  * literally (quoted), so punctuation or FTS5 operators in the text cannot make
  * the query invalid. A trailing `*` on a word keeps its prefix meaning.
  */
 export function ftsQuery(text: string): string | null {
-  const words = text.split(/\s+/).filter((w) => w !== "" && w !== "*");
+  const words = searchWords(text);
   if (words.length === 0) return null;
-  return words
-    .map((w) => {
-      const prefix = w.endsWith("*");
-      const bare = prefix ? w.slice(0, -1) : w;
-      return `"${bare.replaceAll('"', '""')}"${prefix ? "*" : ""}`;
-    })
-    .join(" ");
+  return words.map((w) => `"${w.word.replaceAll('"', '""')}"${w.prefix ? "*" : ""}`).join(" ");
 }
 
 export interface StoredConversation {

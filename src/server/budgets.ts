@@ -87,9 +87,13 @@ export class SpendBudgets {
     return out;
   }
 
+  /** Whether any budget can apply to this caller (false is the request path's usual case). */
+  applies(p: Principal): boolean {
+    return this.#tenantBudgets || p.key?.budget_usd != null;
+  }
+
   /** Throws a 429 when the key's or the tenant's budget for this period is spent. */
   async check(p: Principal, now = Date.now()): Promise<void> {
-    if (!this.#tenantBudgets && p.key?.budget_usd == null) return; // the request path's usual case
     for (const b of this.budgetsOf(p)) {
       const spent = await this.#spent(b.scope, b.id, b.budget.period, now);
       if (spent < b.budget.usd) continue;
@@ -125,7 +129,7 @@ export class SpendBudgets {
 
   /** Adds an answered call's cost to its key's and tenant's spend. */
   spend(p: Principal, usd: number): void {
-    if (!(usd > 0) || (!this.#tenantBudgets && p.key?.budget_usd == null)) return;
+    if (!(usd > 0) || !this.applies(p)) return;
     const now = Date.now();
     for (const b of this.budgetsOf(p)) {
       const ledger = this.#ledgers.get(ledgerKey(b.scope, b.id, b.budget.period));

@@ -18,7 +18,6 @@ type Limiters = typeof import("rate-limiter-flexible");
 type Kind = "requests" | "tokens";
 
 const WINDOW_S = 60;
-const NONE: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** OpenAI's way of writing a reset delay in x-ratelimit-reset-*: "120ms", "1s", "6m0s". */
 export function resetText(ms: number): string {
@@ -77,8 +76,12 @@ export class KeyRateLimits {
    * Counts one request of the key and answers the x-ratelimit-* headers to
    * send; throws a 429 (with the headers on it) when a limit is reached.
    */
+  /** Whether any limit can apply to this key (false is the request path's usual case). */
+  applies(p: Principal): boolean {
+    return this.#anyTenantLimits || p.key?.requests_per_minute != null || p.key?.tokens_per_minute != null;
+  }
+
   async admit(p: Principal): Promise<Record<string, string>> {
-    if (!this.#anyTenantLimits && p.key?.requests_per_minute == null && p.key?.tokens_per_minute == null) return NONE;
     const limits = effectiveLimits(this.config, p);
     if (limits.requests === undefined && limits.tokens === undefined) return {};
     const id = p.keyId ?? "no-key";
@@ -123,7 +126,7 @@ export class KeyRateLimits {
 
   /** Counts the tokens an answered call used against its key's tokens per minute. */
   spend(p: Principal, tokens: number): void {
-    if (!this.#anyTenantLimits && p.key?.tokens_per_minute == null) return;
+    if (!this.applies(p)) return;
     const limit = effectiveLimits(this.config, p).tokens;
     if (limit === undefined || !(tokens > 0)) return;
     void this.#limiter("tokens", limit)

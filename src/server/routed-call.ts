@@ -61,7 +61,8 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
   const principal = await gw.auth.authenticate(req);
   const body = await parse(req.body, principal);
   if (!gw.auth.mayUseRoute(principal, body.model)) throw errors.unknownRoute(body.model);
-  await admit(gw, reply, principal);
+  // Nothing to count or check for most callers: no await on their path.
+  if (gw.budgets.applies(principal) || gw.limits.applies(principal)) await admit(gw, reply, principal);
   const clientSession = header(req, "x-switchyard-session");
   const session = clientSession ?? (opts.makeSession ? timeOrderedId("ses_", createdAt) : null);
   const user = body.user ?? header(req, "x-switchyard-user") ?? null;
@@ -98,8 +99,8 @@ export async function beginRoutedCall<B extends { model: string; user?: string |
  */
 async function admit(gw: Gateway, reply: FastifyReply, principal: Principal): Promise<void> {
   try {
-    await gw.budgets.check(principal);
-    reply.headers(await gw.limits.admit(principal));
+    if (gw.budgets.applies(principal)) await gw.budgets.check(principal);
+    if (gw.limits.applies(principal)) reply.headers(await gw.limits.admit(principal));
   } catch (e) {
     const headers = (e as { headers?: Record<string, string> }).headers;
     if (headers) reply.headers(headers);

@@ -5,7 +5,7 @@
  */
 import { sql } from "kysely";
 import type { StoredConversation } from "../core/conversation.js";
-import { ftsQuery } from "../core/conversation.js";
+import { ftsQuery, searchWords } from "../core/conversation.js";
 import type { ChatMessage } from "../core/openai-types.js";
 import { type Db, dialectOf } from "./db.js";
 
@@ -97,11 +97,8 @@ const prefixLexeme = (word: string) => `'${word.replaceAll("\\", "\\\\").replace
  * character in it is an operator.
  */
 async function postgresHits(db: Db, o: ListOptions): Promise<Hit[]> {
-  const words = (o.search ?? "").split(/\s+/).filter((w) => w !== "" && w !== "*");
-  const parts = words.map((w) =>
-    w.endsWith("*") && w.length > 1
-      ? sql`to_tsquery('simple', ${prefixLexeme(w.slice(0, -1))})`
-      : sql`plainto_tsquery('simple', ${w})`,
+  const parts = searchWords(o.search ?? "").map((w) =>
+    w.prefix ? sql`to_tsquery('simple', ${prefixLexeme(w.word)})` : sql`plainto_tsquery('simple', ${w.word})`,
   );
   const query = sql.join(parts, sql` && `);
   const hits = await sql<Hit>`

@@ -5,6 +5,7 @@
  */
 import { type ConversationTurn, conversationTitle, messageHash, messageText } from "../core/conversation.js";
 import { chrF, rougeL } from "../core/similarity.js";
+import type { ConversationMessageTable, ConversationTable } from "./schema.js";
 import { shadowIndex } from "./shadow-results.js";
 
 export interface LogBatch {
@@ -55,35 +56,13 @@ export function withSimilarity(values: unknown[]): unknown[] {
   return out;
 }
 
-/** A conversation message to insert, in the column order both writers use. */
-export interface NewMessage {
-  id: string;
-  tenant: string;
-  conversation_id: string;
-  parent_id: string | null;
-  depth: number;
-  hash: string;
-  role: string;
-  message: string;
-  text: string;
-  request_id: string;
-  created_at: number;
-}
+/** A conversation message to insert: its row without the generated key. */
+export type NewMessage = Omit<ConversationMessageTable, "seq"> & { request_id: string };
 
 export interface TurnPlan {
   messages: NewMessage[];
   /** The conversation's row, upserted: `message_count` is the number of messages this turn adds. */
-  conversation: {
-    tenant: string;
-    id: string;
-    title: string | null;
-    user_id: string | null;
-    route: string;
-    leaf_id: string;
-    message_count: number;
-    created_at: number;
-    updated_at: number;
-  };
+  conversation: Omit<ConversationTable, "message_count"> & { message_count: number };
 }
 
 /**

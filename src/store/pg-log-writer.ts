@@ -259,89 +259,77 @@ async function storeRollups(trx: Db, batch: RollupBatch): Promise<void> {
   }
   const routeKey = (r: RouteRollup) => `${r.route}\u0000${r.tenant}\u0000${r.hour}`;
   for (const r of [...batch.routes()].sort(byKey(routeKey))) {
-    const sums = {
-      requests: r.requests,
-      errors: r.errors,
-      cancelled: r.cancelled,
-      cost_sum: r.costSum,
-      input_tokens: r.inputTokens,
-      output_tokens: r.outputTokens,
-      latency_n: r.latencyN,
-      latency_sum: r.latencySum,
-    };
-    const inserted = await trx
-      .insertInto("route_rollups")
-      .values({ route: r.route, tenant: r.tenant, hour: r.hour, ...sums, latency_sketch: JSON.stringify(r.latency) })
-      .onConflict((oc) => oc.columns(["route", "tenant", "hour"]).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) continue;
-    const old = await trx
-      .selectFrom("route_rollups")
-      .select("latency_sketch")
-      .where("route", "=", r.route)
-      .where("tenant", "=", r.tenant)
-      .where("hour", "=", r.hour)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable("route_rollups")
-      .set({
-        ...added("route_rollups", sums),
-        latency_sketch: JSON.stringify(mergeSketch(JSON.parse(old.latency_sketch) as Sketch, r.latency)),
-      })
-      .where("route", "=", r.route)
-      .where("tenant", "=", r.tenant)
-      .where("hour", "=", r.hour)
-      .execute();
+    await addToRollup(
+      trx,
+      "route_rollups",
+      { route: r.route, tenant: r.tenant, hour: r.hour },
+      {
+        requests: r.requests,
+        errors: r.errors,
+        cancelled: r.cancelled,
+        cost_sum: r.costSum,
+        input_tokens: r.inputTokens,
+        output_tokens: r.outputTokens,
+        latency_n: r.latencyN,
+        latency_sum: r.latencySum,
+      },
+      { latency_sketch: r.latency },
+    );
   }
-
   const experimentKey = (r: RequestRollup) => `${r.experiment}\u0000${r.tenant}\u0000${r.variant}\u0000${r.hour}`;
   for (const r of [...batch.values()].sort(byKey(experimentKey))) {
-    const sums = {
-      requests: r.requests,
-      successes: r.successes,
-      latency_sum: r.latencySum,
-      latency_sq: r.latencySq,
-      ttft_n: r.ttftN,
-      ttft_sum: r.ttftSum,
-      ttft_sq: r.ttftSq,
-      input_tokens: r.inputTokens,
-      output_tokens: r.outputTokens,
-      output_sq: r.outputSq,
-      token_requests: r.tokenRequests,
-      cost_sum: r.costSum,
-      cost_sq: r.costSq,
-      cost_n: r.costN,
-    };
-    const key = { experiment: r.experiment, tenant: r.tenant, variant: r.variant, hour: r.hour };
-    const inserted = await trx
-      .insertInto("experiment_rollups")
-      .values({ ...key, ...sums, latency_sketch: JSON.stringify(r.latency), ttft_sketch: JSON.stringify(r.ttft) })
-      .onConflict((oc) => oc.columns(["experiment", "tenant", "variant", "hour"]).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) continue;
-    const old = await trx
-      .selectFrom("experiment_rollups")
-      .select(["latency_sketch", "ttft_sketch"])
-      .where("experiment", "=", r.experiment)
-      .where("tenant", "=", r.tenant)
-      .where("variant", "=", r.variant)
-      .where("hour", "=", r.hour)
-      .forUpdate()
-      .executeTakeFirstOrThrow();
-    await trx
-      .updateTable("experiment_rollups")
-      .set({
-        ...added("experiment_rollups", sums),
-        latency_sketch: JSON.stringify(mergeSketch(JSON.parse(old.latency_sketch) as Sketch, r.latency)),
-        ttft_sketch: JSON.stringify(mergeSketch(JSON.parse(old.ttft_sketch) as Sketch, r.ttft)),
-      })
-      .where("experiment", "=", r.experiment)
-      .where("tenant", "=", r.tenant)
-      .where("variant", "=", r.variant)
-      .where("hour", "=", r.hour)
-      .execute();
+    await addToRollup(
+      trx,
+      "experiment_rollups",
+      { experiment: r.experiment, tenant: r.tenant, variant: r.variant, hour: r.hour },
+      {
+        requests: r.requests,
+        successes: r.successes,
+        latency_sum: r.latencySum,
+        latency_sq: r.latencySq,
+        ttft_n: r.ttftN,
+        ttft_sum: r.ttftSum,
+        ttft_sq: r.ttftSq,
+        input_tokens: r.inputTokens,
+        output_tokens: r.outputTokens,
+        output_sq: r.outputSq,
+        token_requests: r.tokenRequests,
+        cost_sum: r.costSum,
+        cost_sq: r.costSq,
+        cost_n: r.costN,
+      },
+      { latency_sketch: r.latency, ttft_sketch: r.ttft },
+    );
   }
+}
+
+/**
+ * Adds sums and sketches to one rollup row: inserted when new, else locked
+ * (FOR UPDATE) while its stored sketches are merged with these in JavaScript.
+ */
+async function addToRollup(
+  trx: Db,
+  table: "route_rollups" | "experiment_rollups",
+  key: Record<string, string | number>,
+  sums: Record<string, number>,
+  sketches: Record<string, Sketch>,
+): Promise<void> {
+  const db = trx as any; // the two tables share this shape, not one Kysely type
+  const json = (m: Record<string, Sketch>) =>
+    Object.fromEntries(Object.entries(m).map(([c, v]) => [c, JSON.stringify(v)]));
+  const inserted = await db
+    .insertInto(table)
+    .values({ ...key, ...sums, ...json(sketches) })
+    .onConflict((oc: any) => oc.columns(Object.keys(key)).doNothing())
+    .executeTakeFirst();
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return;
+  const where = (q: any) => Object.entries(key).reduce((acc, [c, v]) => acc.where(c, "=", v), q);
+  const old = (await where(db.selectFrom(table).select(Object.keys(sketches)))
+    .forUpdate()
+    .executeTakeFirstOrThrow()) as Record<string, string>;
+  const merged: Record<string, Sketch> = {};
+  for (const [c, v] of Object.entries(sketches)) merged[c] = mergeSketch(JSON.parse(old[c] as string) as Sketch, v);
+  await where(db.updateTable(table).set({ ...added(table, sums), ...json(merged) })).execute();
 }
 
 /** `SET column = table.column + value` for each sum. */

@@ -10,33 +10,29 @@ import { hourOf } from "./rollups.js";
 const CHUNK = 500;
 
 /** Spend by key id, for the ids that spent anything. */
-export async function keySpend(db: Db, keyIds: string[], from: number): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  for (let i = 0; i < keyIds.length; i += CHUNK) {
-    const rows = await db
-      .selectFrom("key_rollups")
-      .select((eb) => ["key_id", eb.fn.sum<number>("cost_sum").as("usd")])
-      .where("key_id", "in", keyIds.slice(i, i + CHUNK))
-      .where("hour", ">=", hourOf(from))
-      .groupBy("key_id")
-      .execute();
-    for (const r of rows) out.set(r.key_id, Number(r.usd ?? 0));
-  }
-  return out;
-}
+export const keySpend = (db: Db, keyIds: string[], from: number) => spendBy(db, "key_rollups", "key_id", keyIds, from);
 
 /** Spend by tenant, for the tenants that spent anything. */
-export async function tenantSpend(db: Db, tenants: string[], from: number): Promise<Map<string, number>> {
+export const tenantSpend = (db: Db, tenants: string[], from: number) =>
+  spendBy(db, "route_rollups", "tenant", tenants, from);
+
+async function spendBy(
+  db: Db,
+  table: "key_rollups" | "route_rollups",
+  column: "key_id" | "tenant",
+  ids: string[],
+  from: number,
+): Promise<Map<string, number>> {
   const out = new Map<string, number>();
-  for (let i = 0; i < tenants.length; i += CHUNK) {
-    const rows = await db
-      .selectFrom("route_rollups")
-      .select((eb) => ["tenant", eb.fn.sum<number>("cost_sum").as("usd")])
-      .where("tenant", "in", tenants.slice(i, i + CHUNK))
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const rows = (await (db as any)
+      .selectFrom(table)
+      .select((eb: any) => [column, eb.fn.sum("cost_sum").as("usd")])
+      .where(column, "in", ids.slice(i, i + CHUNK))
       .where("hour", ">=", hourOf(from))
-      .groupBy("tenant")
-      .execute();
-    for (const r of rows) out.set(r.tenant, Number(r.usd ?? 0));
+      .groupBy(column)
+      .execute()) as Record<string, unknown>[];
+    for (const r of rows) out.set(String(r[column]), Number(r.usd ?? 0));
   }
   return out;
 }
