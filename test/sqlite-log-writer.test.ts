@@ -24,6 +24,23 @@ const turn = (id: string) => ({
   answer: { role: "assistant" as const, content: `answer ${id}` },
 });
 
+/** Request ids whose messages the full-text index finds for `word`. */
+const found = (db: BetterSqlite3.Database, word: string) =>
+  db
+    .prepare(
+      `SELECT DISTINCT m.request_id FROM conversation_messages_fts f JOIN conversation_messages m ON m.seq = f.rowid
+       WHERE conversation_messages_fts MATCH ? ORDER BY m.request_id`,
+    )
+    .pluck()
+    .all(word);
+
+/** Index entries matching `query` (an entry indexed twice counts twice). */
+const matches = (db: BetterSqlite3.Database, query: string) =>
+  db
+    .prepare("SELECT count(*) FROM conversation_messages_fts WHERE conversation_messages_fts MATCH ?")
+    .pluck()
+    .get(query);
+
 async function store() {
   const file = tempSqlitePath();
   const db = openDatabase(file);
@@ -50,6 +67,9 @@ it("leaves out only the row the database refuses, and keeps its neighbours and t
     "ses-r2",
     "ses-r3",
   ]);
+  // Each stored message is searchable once, whichever path wrote it.
+  expect(found(handle, "answer")).toEqual(["r1", "r2", "r3"]);
+  expect(matches(handle, "answer OR question")).toBe(6);
 });
 
 it("throws on a busy database without dropping anything, so the whole batch is retried", async () => {
@@ -68,6 +88,9 @@ it("throws on a busy database without dropping anything, so the whole batch is r
     turnsRejected: 0,
   });
   expect(handle.prepare("SELECT count(*) FROM conversation_messages").pluck().get()).toBe(4);
+  // The refused attempt indexed nothing; the retried one indexed each message once.
+  expect(found(handle, "question")).toEqual(["a", "b"]);
+  expect(matches(handle, "answer OR question")).toBe(4);
 });
 
 it("a read-then-write transaction beside the writer thread holds the write lock from its start", async () => {

@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { createWriteStream, mkdirSync, renameSync, rmSync, type WriteStream, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { finished } from "node:stream/promises";
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import type { Config } from "../core/config/schema.js";
 import { SPLITS, type Split } from "../core/dataset.js";
@@ -106,6 +106,7 @@ conversational explicit-prompt form) with the source and request ids. Splits are
       try {
         await migrateToLatest(db);
         if (flags.progress && process.stderr.isTTY) {
+          const { SingleBar } = await import("cli-progress");
           bar = new SingleBar({
             stream: process.stderr,
             format: "{bar} {percentage}% | {value}/{total} answers read | {eta_formatted} left",

@@ -6,7 +6,7 @@
  * `replay report RUN` renders the comparison between the candidates.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { SingleBar } from "cli-progress";
+import type { SingleBar } from "cli-progress";
 import { type Command, Option } from "commander";
 import { pino } from "pino";
 import type { Config } from "../core/config/schema.js";
@@ -221,14 +221,16 @@ Examples:
         process.once("SIGINT", stop);
         process.once("SIGTERM", stop);
         let bar: SingleBar | undefined;
+        // Loaded only when a bar will be drawn (the serve process never needs it).
+        const progress = flags.progress && process.stderr.isTTY ? await import("cli-progress") : undefined;
         try {
           const result = await runReplay(env, runId, {
             concurrency,
             signal: abort.signal,
             onProgress: (p) => {
-              if (!flags.progress || !process.stderr.isTTY) return;
+              if (!progress) return;
               if (!bar) {
-                bar = new SingleBar({
+                bar = new progress.SingleBar({
                   stream: process.stderr,
                   format: "{bar} {percentage}% | {value}/{total} answers scored | {eta_formatted} left",
                 });

@@ -4,7 +4,7 @@
  * the summary. Pure: the store supplies the turns, the CLI and API write rows.
  */
 import { createHash } from "node:crypto";
-import { franc } from "franc-min";
+import type { franc as Franc } from "franc-min";
 import { messageText } from "./conversation.js";
 import type { ChatMessage } from "./openai-types.js";
 
@@ -171,8 +171,22 @@ export function passesFilter(t: RatedTurn, f: TurnFilter, hasPreference = false)
   return true;
 }
 
-/** The language of the user's side of an example (ISO 639-3, "und" when too short to tell). */
+let franc: typeof Franc | undefined;
+
+/**
+ * Loads the language detector (franc's trigram tables): exports call it first,
+ * so a gateway that never exports never holds them.
+ */
+export async function loadLanguageDetector(): Promise<void> {
+  franc ??= (await import("franc-min")).franc;
+}
+
+/**
+ * The language of the user's side of an example (ISO 639-3, "und" when too
+ * short to tell). Needs `loadLanguageDetector` to have run.
+ */
 export function languageOf(prompt: ChatMessage[]): string {
+  if (!franc) throw new Error("languageOf called before loadLanguageDetector");
   const text = prompt
     .filter((m) => m.role === "user")
     .map(messageText)

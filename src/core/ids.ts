@@ -5,10 +5,19 @@
  * the end of the B-tree: a random key cost 34 µs a row against 20 µs in a
  * SQLite measurement of 100 000 inserts (see the commit that introduced this).
  */
-import { randomUUID } from "node:crypto";
+import { randomFillSync } from "node:crypto";
+
+const RANDOM_BYTES = 10;
+// One system call fills the pool for 409 ids: every request takes at least one id.
+const pool = Buffer.alloc(RANDOM_BYTES * 409);
+let offset = pool.length;
 
 export function timeOrderedId(prefix: string, now = Date.now()): string {
-  // randomUUID draws from a cached entropy pool: cheaper than randomBytes per call.
-  const random = randomUUID().replaceAll("-", "").slice(0, 20);
+  if (offset + RANDOM_BYTES > pool.length) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const random = pool.toString("hex", offset, offset + RANDOM_BYTES);
+  offset += RANDOM_BYTES;
   return `${prefix}${now.toString(16).padStart(12, "0")}${random}`;
 }

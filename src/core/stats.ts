@@ -5,7 +5,15 @@
  * properties. Distributions come from jstat. The Bradley–Terry leaderboard is
  * in bradley-terry.ts.
  */
-import jStat from "jstat";
+import { createRequire } from "node:module";
+import type JStat from "jstat";
+
+/** jstat, loaded on the first statistic: a gateway that is never asked for a report never holds it. */
+let jStatModule: typeof JStat | undefined;
+const jStat = (): typeof JStat => {
+  jStatModule ??= createRequire(import.meta.url)("jstat") as typeof JStat;
+  return jStatModule;
+};
 
 export interface Interval {
   estimate: number;
@@ -15,7 +23,7 @@ export interface Interval {
 
 /** The two-sided normal quantile for a confidence level, e.g. 1.96 for 0.95. */
 export function zFor(confidence: number): number {
-  return jStat.normal.inv(1 - (1 - confidence) / 2, 0, 1);
+  return jStat().normal.inv(1 - (1 - confidence) / 2, 0, 1);
 }
 
 /**
@@ -70,7 +78,7 @@ export function momentsOf(n: number, sum: number, sumSquares: number): Moments {
 export function meanInterval(m: Moments, confidence = 0.95): Interval | null {
   if (m.n === 0) return null;
   if (m.n < 2 || !(m.variance >= 0)) return { estimate: m.mean, lo: Number.NaN, hi: Number.NaN };
-  const half = jStat.studentt.inv(1 - (1 - confidence) / 2, m.n - 1) * Math.sqrt(m.variance / m.n);
+  const half = jStat().studentt.inv(1 - (1 - confidence) / 2, m.n - 1) * Math.sqrt(m.variance / m.n);
   return { estimate: m.mean, lo: m.mean - half, hi: m.mean + half };
 }
 
@@ -85,7 +93,7 @@ export function welchDiff(a: Moments, b: Moments, confidence = 0.95): Interval &
   const df = (va + vb) ** 2 / (va ** 2 / (a.n - 1) + vb ** 2 / (b.n - 1));
   const estimate = a.mean - b.mean;
   if (!(se > 0) || !Number.isFinite(df)) return { estimate, lo: Number.NaN, hi: Number.NaN, df };
-  const t = jStat.studentt.inv(1 - (1 - confidence) / 2, df);
+  const t = jStat().studentt.inv(1 - (1 - confidence) / 2, df);
   return { estimate, lo: estimate - t * se, hi: estimate + t * se, df };
 }
 
@@ -174,7 +182,7 @@ export function sampleRatioMismatch(observed: number[], shares: number[], thresh
   }
   const df = cells - 1;
   if (total === 0 || df < 1) return { chiSquare: 0, degreesOfFreedom: Math.max(df, 0), pValue: 1, mismatch: false };
-  const pValue = 1 - jStat.chisquare.cdf(chi, df);
+  const pValue = 1 - jStat().chisquare.cdf(chi, df);
   return { chiSquare: chi, degreesOfFreedom: df, pValue, mismatch: pValue < threshold };
 }
 

@@ -19,7 +19,7 @@ export function registerMessages(app: FastifyInstance, gw: Gateway): void {
     // Anthropic's SDK reads its own error shape; the rest of the API keeps OpenAI's.
     scope.setErrorHandler((e: FastifyError | SwitchyardError, req, reply) => {
       const err = toPublicError(e, req.id, gw.config.server.bodyLimit);
-      if (err.code === errors.internal.code) req.log.error({ err: e }, "unhandled error");
+      if (err.code === errors.internal.code) req.log.error({ err: e, request_id: req.id }, "unhandled error");
       if (err.retryAfterMs !== undefined) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
       return reply.code(err.status).send(anthropicError(err));
     });

@@ -40,8 +40,11 @@ export class KeyRateLimits {
   /** Whether any tenant has limits: without any, only a key's own can apply. */
   readonly #anyTenantLimits: boolean;
 
+  /** rate-limiter-flexible, loaded when a limit first applies: most gateways never need it. */
+  #mod: Limiters | undefined;
+  #loading: Promise<Limiters> | undefined;
+
   private constructor(
-    private readonly mod: Limiters,
     private readonly config: Config,
     private readonly redis: Redis | undefined,
   ) {
@@ -49,7 +52,17 @@ export class KeyRateLimits {
   }
 
   static async open(config: Config, redis: Redis | undefined): Promise<KeyRateLimits> {
-    return new KeyRateLimits(await import("rate-limiter-flexible"), config, redis);
+    const limits = new KeyRateLimits(config, redis);
+    if (limits.#anyTenantLimits) await limits.#load();
+    return limits;
+  }
+
+  #load(): Promise<Limiters> {
+    this.#loading ??= import("rate-limiter-flexible").then((mod) => {
+      this.#mod = mod;
+      return mod;
+    });
+    return this.#loading;
   }
 
   #limiter(kind: Kind, points: number): RateLimiterAbstract {
@@ -58,7 +71,9 @@ export class KeyRateLimits {
     if (limiter) return limiter;
     // Keys are unique across tenants; a key whose limit changes starts a new count under the new limit.
     const opts = { points, duration: WINDOW_S, keyPrefix: `limits:${kind}:${points}` };
-    const { mod, redis, config } = this;
+    const { redis, config } = this;
+    const mod = this.#mod;
+    if (!mod) throw new Error("rate limits used before rate-limiter-flexible was loaded");
     limiter =
       !redis || config.limits.store !== "redis"
         ? new mod.RateLimiterMemory(opts)
@@ -84,6 +99,7 @@ export class KeyRateLimits {
   async admit(p: Principal): Promise<Record<string, string>> {
     const limits = effectiveLimits(this.config, p);
     if (limits.requests === undefined && limits.tokens === undefined) return {};
+    if (!this.#mod) await this.#load();
     const id = p.keyId ?? "no-key";
     const headers: Record<string, string> = {};
     if (limits.tokens !== undefined) {
@@ -129,6 +145,10 @@ export class KeyRateLimits {
     if (!this.applies(p)) return;
     const limit = effectiveLimits(this.config, p).tokens;
     if (limit === undefined || !(tokens > 0)) return;
+    if (!this.#mod) {
+      void this.#load().then(() => this.spend(p, tokens));
+      return;
+    }
     void this.#limiter("tokens", limit)
       .penalty(p.keyId ?? "no-key", tokens)
       .catch(() => {});

@@ -11,6 +11,7 @@ import {
   emptySummary,
   exampleMessages,
   languageOf,
+  loadLanguageDetector,
   passesFilter,
   promptAsText,
   type RatedTurn,
@@ -76,6 +77,7 @@ function keeps(t: RatedTurn, o: ExportOptions, preferred: Set<string>, lang: str
 }
 
 export async function exportSft(db: Db, o: ExportOptions, sink: RowSink): Promise<ExportSummary> {
+  await loadLanguageDetector();
   const summary = emptySummary("sft");
   const seen = new Set<string>();
   const preferred = o.filter.feedback?.includes("preference")
@@ -158,6 +160,7 @@ interface PairPlan {
  * the smallest id among them), so no conversation straddles two files.
  */
 export async function exportDpo(db: Db, o: ExportOptions, sink: RowSink): Promise<ExportSummary> {
+  await loadLanguageDetector();
   const summary = emptySummary("dpo");
   const plans: PairPlan[] = [];
   const votes = new Map<string, { up: string[]; down: string[] }>();

@@ -4,9 +4,10 @@
  * `postgres://…` (or `postgresql://…`) opens a PostgreSQL pool, for several
  * replicas sharing one store.
  */
+import { createRequire } from "node:module";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, type MigrationResultSet, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
-import pg from "pg";
+import type pg from "pg";
 import { migrations } from "./migrations/index.js";
 import type { Database } from "./schema.js";
 
@@ -16,6 +17,9 @@ export type Dialect = "sqlite" | "postgres";
 /** The SQLite connection under each Db, for writers that need its synchronous API. */
 const handles = new WeakMap<Db, BetterSqlite3.Database>();
 const pools = new WeakMap<Db, pg.Pool>();
+
+/** The pg driver, loaded only for a PostgreSQL store (SQLite, the default, never needs its memory). */
+const loadPg = (): typeof pg => createRequire(import.meta.url)("pg") as typeof pg;
 
 export function sqliteHandle(db: Db): BetterSqlite3.Database | undefined {
   return handles.get(db);
@@ -42,7 +46,7 @@ const PG_NUMERIC = 1700;
 const pgTypes = {
   getTypeParser(oid: number, format?: "text" | "binary") {
     if (oid === PG_INT8 || oid === PG_NUMERIC) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as any);
+    return loadPg().types.getTypeParser(oid, format as any);
   },
 } as pg.CustomTypesConfig;
 
@@ -65,7 +69,7 @@ export function openDatabase(url: string, options: { poolSize?: number } = {}): 
 }
 
 function openPostgres(url: string, max: number): Db {
-  const pool = new pg.Pool({ connectionString: url, max, types: pgTypes, connectionTimeoutMillis: 10_000 });
+  const pool = new (loadPg().Pool)({ connectionString: url, max, types: pgTypes, connectionTimeoutMillis: 10_000 });
   // An idle client's error (the server restarted, the network dropped) is reported here; without a
   // listener it would crash the process. The pool replaces the client and the next query reconnects.
   pool.on("error", () => {});

@@ -16,7 +16,8 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   const insertRow = db.prepare(
     `INSERT INTO request_log (${REQUEST_LOG_COLUMNS.join(", ")}) VALUES (${REQUEST_LOG_COLUMNS.map(() => "?").join(", ")})`,
   );
-  const storeTurn = conversationWriter(db);
+  const conversations = conversationWriter(db);
+  const storeTurn = conversations.store;
   const insertExposure = db.prepare(
     `INSERT INTO experiment_exposures (${EXPOSURE_COLUMNS.join(", ")}) VALUES (${EXPOSURE_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT DO NOTHING`,
   );
@@ -30,6 +31,7 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
 
   const writeAll = db.transaction((batch: LogBatch) => {
     const rollups = new RollupBatch();
+    const indexed = conversations.lastSeq(batch);
     for (let i = 0; i < batch.rows.length; i++) {
       const row = batch.rows[i] as unknown[];
       insertRow.run(row);
@@ -37,6 +39,7 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
       const turn = batch.turns[i];
       if (turn) storeTurn(turn);
     }
+    conversations.indexSince(indexed);
     storeRollups(rollups);
     for (const e of batch.exposures) insertExposure.run(e);
     for (const s of batch.shadows) storeShadow(s);
@@ -50,6 +53,7 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
   const writeEach = db.transaction((batch: LogBatch): BatchResult => {
     const result: BatchResult = { rejected: 0, turnsRejected: 0 };
     const rollups = new RollupBatch();
+    const indexed = conversations.lastSeq(batch);
     for (let i = 0; i < batch.rows.length; i++) {
       try {
         insertOne(batch.rows[i] as unknown[]);
@@ -67,8 +71,9 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
         result.error ??= (e as Error).message;
       }
     }
-    // Unlike a refused row, failing rollups would leave the stored rows uncounted for good:
-    // fail the whole batch so it is retried.
+    // Unlike a refused row, failing rollups (or the search index) would leave the stored
+    // rows uncounted (or unfindable) for good: fail the whole batch so it is retried.
+    conversations.indexSince(indexed);
     rollupOne(rollups);
     for (const e of batch.exposures) {
       try {
@@ -112,8 +117,20 @@ function refusesAValue(e: unknown): boolean {
   return typeof code === "string" && /^SQLITE_(CONSTRAINT|MISMATCH|TOOBIG)/.test(code);
 }
 
-/** Stores one turn: its new messages, and the conversation's leaf moved to the answer. */
-function conversationWriter(db: BetterSqlite3.Database): (t: ConversationTurn) => void {
+interface ConversationWriter {
+  /** Stores one turn: its new messages, and the conversation's leaf moved to the answer. */
+  store(t: ConversationTurn): void;
+  /** The newest message's key before a batch; undefined when the batch has no turn. */
+  lastSeq(batch: LogBatch): number | undefined;
+  /**
+   * Adds the messages stored after `seq` to the full-text index: once per batch,
+   * inside its transaction, because a per-row trigger cost about four times as
+   * much per message (migration 0012).
+   */
+  indexSince(seq: number | undefined): void;
+}
+
+function conversationWriter(db: BetterSqlite3.Database): ConversationWriter {
   const findChild = db
     .prepare(
       `SELECT id FROM conversation_messages
@@ -138,9 +155,23 @@ function conversationWriter(db: BetterSqlite3.Database): (t: ConversationTurn) =
        updated_at = max(conversations.updated_at, excluded.updated_at)`,
   );
 
-  return (t) => {
-    const plan = planTurn(t, (parent, hash) => findChild.get(t.tenant, t.session, parent, hash) as string | undefined);
-    for (const m of plan.messages) insertMessage.run(m);
-    upsertConversation.run(plan.conversation);
+  const newestSeq = db.prepare("SELECT coalesce(max(seq), 0) FROM conversation_messages").pluck();
+  const indexNew = db.prepare(
+    "INSERT INTO conversation_messages_fts (rowid, text) SELECT seq, text FROM conversation_messages WHERE seq > ?",
+  );
+
+  return {
+    store: (t) => {
+      const plan = planTurn(
+        t,
+        (parent, hash) => findChild.get(t.tenant, t.session, parent, hash) as string | undefined,
+      );
+      for (const m of plan.messages) insertMessage.run(m);
+      upsertConversation.run(plan.conversation);
+    },
+    lastSeq: (batch) => (batch.turns.some((t) => t) ? (newestSeq.get() as number) : undefined),
+    indexSince: (seq) => {
+      if (seq !== undefined) indexNew.run(seq);
+    },
   };
 }

@@ -13,6 +13,7 @@ import * as m0007 from "./20261201_0007_shadow_tool_calls.js";
 import * as m0008 from "./20261201_0008_prompts.js";
 import * as m0010 from "./20261201_0010_key_limits.js";
 import * as m0011 from "./20261201_0011_adapter.js";
+import * as m0012 from "./20261201_0012_fts_per_batch.js";
 
 export const migrations: Record<string, Migration> = {
   "20261123_0001_initial": m0001,
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   "20261201_0008_prompts": m0008,
   "20261201_0010_key_limits": m0010,
   "20261201_0011_adapter": m0011,
+  "20261201_0012_fts_per_batch": m0012,
 };
