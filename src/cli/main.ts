@@ -11,6 +11,7 @@ import { createKey, listKeys, revokeKey, setKeyLimits } from "../store/keys.js";
 import { configPath, loadConfigFile } from "./config-file.js";
 import { addConversationCommands } from "./conversations.js";
 import { addExportCommand } from "./export.js";
+import { tuneHeapForServing } from "./heap-tuning.js";
 import { addLimitOptions, describeLimits, type LimitOptions, limitsFromOptions } from "./key-limits.js";
 import { addPromptCommands } from "./prompts.js";
 import { addReplayCommand } from "./replay.js";
@@ -79,6 +80,7 @@ Then call it like OpenAI:
       level: config.logging.level,
       redact: { paths: ["req.headers.authorization", "*.apiKey", "*.api_key"], censor: "[redacted]" },
     });
+    tuneHeapForServing();
     const server = await startServer(config, logger);
     logger.info(
       { url: server.url, routes: Object.keys(config.routes), backends: Object.keys(config.backends) },
