@@ -1,4 +1,5 @@
 /** The batch writer: a refused value costs only its row; a busy database costs nothing (the batch is retried). */
+import { spawn } from "node:child_process";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, expect, it } from "vitest";
 import { migrateToLatest, openDatabase, sqliteHandle, writeTransaction } from "../src/store/db.js";
@@ -117,6 +118,41 @@ it("a read-then-write transaction beside the writer thread holds the write lock 
     rejected: 0,
     turnsRejected: 0,
   });
+});
+
+it("waits for a write by another connection, and stores its batch with turns after it", async () => {
+  const { file, handle } = await store();
+  const writer = new BetterSqlite3(file);
+  writer.pragma("busy_timeout = 5000"); // as the writer thread sets it
+  open.push(writer);
+  const write = sqliteLogWriter(writer);
+  write({ rows: [row("before")], turns: [turn("before")], exposures: [], shadows: [] });
+  // Another process takes the write lock, commits a change a little later, then lets go. Started
+  // as a process: this thread blocks inside the writer while it waits for the lock.
+  const holder = spawn(
+    process.execPath,
+    [
+      "-e",
+      `const db = new (require("better-sqlite3"))(process.argv[1]);
+       db.pragma("busy_timeout = 5000");
+       db.exec("BEGIN IMMEDIATE");
+       process.stdout.write("locked\\n");
+       const until = Date.now() + 300;
+       while (Date.now() < until);
+       db.exec("UPDATE conversations SET title = 'changed' WHERE id = 'ses-before'");
+       db.exec("COMMIT");`,
+      file,
+    ],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  await new Promise<void>((resolve) => holder.stdout.once("data", () => resolve()));
+  expect(write({ rows: [row("after")], turns: [turn("after")], exposures: [], shadows: [] })).toEqual({
+    rejected: 0,
+    turnsRejected: 0,
+  });
+  await new Promise((resolve) => holder.once("exit", resolve));
+  expect(found(handle, "answer")).toEqual(["after", "before"]);
+  expect(handle.prepare("SELECT title FROM conversations WHERE id = 'ses-before'").pluck().get()).toBe("changed");
 });
 
 it("stores an experiment exposure once per unit, keeping the first", async () => {

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import type JStat from "jstat";
 
-/** jstat, loaded on the first statistic: a gateway that is never asked for a report never holds it. */
+/** jstat, loaded on the first statistic (a report, a rollout's guardrails): a plain gateway never holds it. */
 let jStatModule: typeof JStat | undefined;
 const jStat = (): typeof JStat => {
   jStatModule ??= createRequire(import.meta.url)("jstat") as typeof JStat;

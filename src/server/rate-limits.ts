@@ -146,7 +146,9 @@ export class KeyRateLimits {
     const limit = effectiveLimits(this.config, p).tokens;
     if (limit === undefined || !(tokens > 0)) return;
     if (!this.#mod) {
-      void this.#load().then(() => this.spend(p, tokens));
+      void this.#load()
+        .then(() => this.spend(p, tokens))
+        .catch(() => {});
       return;
     }
     void this.#limiter("tokens", limit)

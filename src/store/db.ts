@@ -19,7 +19,11 @@ const handles = new WeakMap<Db, BetterSqlite3.Database>();
 const pools = new WeakMap<Db, pg.Pool>();
 
 /** The pg driver, loaded only for a PostgreSQL store (SQLite, the default, never needs its memory). */
-const loadPg = (): typeof pg => createRequire(import.meta.url)("pg") as typeof pg;
+let pgModule: typeof pg | undefined;
+const loadPg = (): typeof pg => {
+  pgModule ??= createRequire(import.meta.url)("pg") as typeof pg;
+  return pgModule;
+};
 
 export function sqliteHandle(db: Db): BetterSqlite3.Database | undefined {
   return handles.get(db);

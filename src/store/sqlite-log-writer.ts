@@ -96,14 +96,16 @@ export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) =
     // Scored before the transaction: the write lock is never held while texts are compared.
     const batch = input.shadows.length > 0 ? { ...input, shadows: input.shadows.map(withSimilarity) } : input;
     try {
-      writeAll(batch);
+      // IMMEDIATE: the batch's first statement reads (lastSeq); a deferred transaction holding
+      // a read could not wait for the write lock and would fail at once when the main thread writes.
+      writeAll.immediate(batch);
       return { rejected: 0, turnsRejected: 0 };
     } catch (batchError) {
       // A busy, full or failing database is no fault of the rows: the batch goes back to the
       // queue whole. Only a value the database refuses is worth finding row by row.
       if (!refusesAValue(batchError)) throw batchError;
       try {
-        return writeEach(batch);
+        return writeEach.immediate(batch);
       } catch {
         throw batchError;
       }
