@@ -56,7 +56,11 @@ const USAGE = `usage: node bench/run.mjs [options]
   --quiet-wait S         before each round, wait up to S seconds for other processes to leave the
                          cores alone (default 10; 0 = do not wait)
   --no-write             do not write bench/results/<timestamp>.json
-  --keep-tmp             keep the temp dir (config, SQLite DB, child logs)`;
+  --keep-tmp             keep the temp dir (config, SQLite DB, child logs)
+  --switchyard-node-flags="F ..."
+                         extra node flags for the Switchyard process, after --max-semi-space-size=8;
+                         written with "=" since they start with a dash
+                         (e.g. --switchyard-node-flags=--heap-growing-percent=0: V8's default heap growth)`;
 
 function parseOptions() {
   const { values } = parseArgs({
@@ -77,6 +81,7 @@ function parseOptions() {
       "quiet-wait": { type: "string", default: "10" },
       "no-write": { type: "boolean", default: false },
       "keep-tmp": { type: "boolean", default: false },
+      "switchyard-node-flags": { type: "string", default: "" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -120,6 +125,7 @@ function parseOptions() {
     quietWait: num("quiet-wait", 0, 600),
     write: !values["no-write"],
     keepTmp: values["keep-tmp"],
+    switchyardNodeFlags: values["switchyard-node-flags"].split(/\s+/).filter(Boolean),
   };
 }
 
@@ -677,7 +683,7 @@ routes:
     // The same node flags as `npm start` and the switchyard command's shebang (a smaller young generation).
     procs.switchyard = startChild(
       "switchyard",
-      ["--max-semi-space-size=8", switchyardMain, "serve", "--config", configPath],
+      ["--max-semi-space-size=8", ...opt.switchyardNodeFlags, switchyardMain, "serve", "--config", configPath],
       tmpDir,
     );
     await waitReady(procs.switchyard, `http://${HOST}:${opt.ports.switchyard}/readyz`);
@@ -965,6 +971,8 @@ function renderMarkdown(opt, machine, s, rounds, notes, stops) {
       `load average at start ${machine.loadavgAtStart.join(" / ")}. ` +
       `Medians of ${opt.rounds} rounds (${opt.warmup} s warm-up + ${opt.duration} s each), targets alternated.`,
   );
+  if (opt.switchyardNodeFlags.length > 0)
+    lines.push("", `Switchyard ran with extra node flags: ${opt.switchyardNodeFlags.join(" ")}`);
   lines.push("");
   lines.push(`| scenario | ${cols.map((t) => LABEL[t]).join(" | ")} |`);
   lines.push(`|---|${cols.map(() => "---").join("|")}|`);
