@@ -42,6 +42,7 @@ import {
   VersionConflict,
 } from "../store/experiments.js";
 import { latestShadowResults, shadowSummary } from "../store/shadow-results.js";
+import { parseBody } from "./admin-body.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 
@@ -63,13 +64,6 @@ const stopBody = z.strictObject({ winner: z.string().optional() }).default({});
 const pinBody = z.strictObject({ variant: z.string().min(1) });
 
 type Named = FastifyRequest<{ Params: { name: string } }>;
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? undefined);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
-}
 
 function actorOf(p: Principal): string {
   return p.keyId ?? "anonymous-admin";
@@ -145,7 +139,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
 
   app.post(BASE, async (req, reply) => {
     const p = await admin(req);
-    const { name, ...def } = parse(createBody, req.body);
+    const { name, ...def } = parseBody(createBody, req.body);
     const route = Object.hasOwn(gw.config.routes, def.route) ? gw.config.routes[def.route] : undefined;
     const problem = experimentProblems(def, route, gw.config.backends)[0];
     if (problem) throw errors.invalidBody(problem.path.join("."), problem.message);
@@ -168,7 +162,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
 
   app.patch(`${BASE}/:name`, async (req: Named) => {
     const p = await admin(req);
-    const body = parse(patchBody, req.body);
+    const body = parseBody(patchBody, req.body);
     return change(req, p, (e) => {
       const route = gw.config.routes[e.route];
       const variants = body.variants ?? e.weights;
@@ -209,7 +203,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
   for (const action of ["pause", "resume", "stop"] as const) {
     app.post(`${BASE}/:name/${action}`, async (req: Named) => {
       const p = await admin(req);
-      const winner = action === "stop" ? parse(stopBody, req.body).winner : undefined;
+      const winner = action === "stop" ? parseBody(stopBody, req.body).winner : undefined;
       return change(req, p, (e) => changeStatus(e, action, winner));
     });
   }
@@ -223,7 +217,7 @@ export function registerExperimentsAdmin(app: FastifyInstance, gw: Gateway): voi
 
   app.put(`${BASE}/:name/pins/:user`, async (req: FastifyRequest<{ Params: { name: string; user: string } }>) => {
     const p = await admin(req);
-    const { variant } = parse(pinBody, req.body);
+    const { variant } = parseBody(pinBody, req.body);
     return change(req, p, (e) => changePin(e, req.params.user, variant));
   });
 

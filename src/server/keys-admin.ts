@@ -17,6 +17,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
 import { errors } from "../errors.js";
 import { createKey, type KeyLimits, type KeyRecord, listKeys, revokeKey, setKeyLimits } from "../store/keys.js";
+import { parseBody } from "./admin-body.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import { effectiveLimits } from "./rate-limits.js";
@@ -42,15 +43,6 @@ const createBody = z.strictObject({
   ...limitsFields,
 });
 const patchBody = z.strictObject(limitsFields);
-
-function parsed<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? undefined);
-  if (!r.success) {
-    const issue = r.error.issues[0];
-    throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
-  }
-  return r.data;
-}
 
 function ownLimits(body: z.infer<typeof patchBody>, current?: KeyRecord): KeyLimits {
   const budget =
@@ -108,7 +100,7 @@ export function registerKeysAdmin(app: FastifyInstance, gw: Gateway): void {
 
   app.post(BASE, async (req, reply) => {
     const p = await admin(req);
-    const body = parsed(createBody, req.body);
+    const body = parseBody(createBody, req.body);
     const { key, record } = await createKey(gw.db, {
       tenant: p.tenant,
       role: body.role,
@@ -122,7 +114,7 @@ export function registerKeysAdmin(app: FastifyInstance, gw: Gateway): void {
   app.patch(`${BASE}/:id`, async (req: FastifyRequest<{ Params: { id: string } }>) => {
     const p = await admin(req);
     const { id } = req.params;
-    const body = parsed(patchBody, req.body);
+    const body = parseBody(patchBody, req.body);
     const mine = (await listKeys(gw.db, p.tenant)).find((k) => k.id === id);
     if (!mine) throw errors.keyUnknown(id);
     await setKeyLimits(gw.db, id, ownLimits(body, mine));

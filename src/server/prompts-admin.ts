@@ -34,6 +34,7 @@ import {
   type StoredPrompt,
   type StoredVersion,
 } from "../store/prompts.js";
+import { parseBody } from "./admin-body.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import type { HeldPrompt } from "./prompt-registry.js";
@@ -51,13 +52,6 @@ const renderBody = z
   .default({});
 
 type Named = FastifyRequest<{ Params: { name: string } }>;
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? undefined);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
-}
 
 export function actorOf(p: Principal): string {
   return p.keyId ?? "anonymous-admin";
@@ -143,7 +137,7 @@ export function registerPromptsAdmin(app: FastifyInstance, gw: Gateway): void {
 
   app.post(`${BASE}/import`, async (req) => {
     const p = await admin(req);
-    const body = parse(
+    const body = parseBody(
       z.strictObject({
         files: z
           .array(z.strictObject({ source: z.string().optional(), text: z.string() }))
@@ -181,7 +175,7 @@ export function registerPromptsAdmin(app: FastifyInstance, gw: Gateway): void {
     const p = await admin(req);
     const name = req.params.name;
     if (!PROMPT_NAME.test(name)) throw errors.invalidBody("name", PROMPT_NAME_RULE);
-    const { message, ...raw } = parse(versionBody, req.body);
+    const { message, ...raw } = parseBody(versionBody, req.body);
     const checked = checkPromptContent(raw);
     if (!checked.ok) {
       const [first, ...rest] = checked.problems;
@@ -212,7 +206,7 @@ export function registerPromptsAdmin(app: FastifyInstance, gw: Gateway): void {
     if (label === LATEST)
       throw errors.invalidBody("label", `'${LATEST}' always points at the newest version and cannot be moved`);
     if (!LABEL_NAME.test(label)) throw errors.invalidBody("label", LABEL_RULE);
-    const body = parse(labelBody, req.body);
+    const body = parseBody(labelBody, req.body);
     await known(name);
     try {
       const { moved, previousVersion } = await moveLabel(gw.db, name, label, body.version, {
@@ -278,7 +272,7 @@ export function registerPromptsAdmin(app: FastifyInstance, gw: Gateway): void {
   app.post(`${BASE}/:name/render`, async (req: Named) => {
     await admin(req);
     const held = await known(req.params.name);
-    const body = parse(renderBody, req.body);
+    const body = parseBody(renderBody, req.body);
     const v = versionOf(held, body.ref ?? LATEST);
     const compiled = held.compiled.get(v.version);
     if (!compiled) throw errors.promptUnknown(`Prompt '${v.prompt}' version ${v.version} does not compile`);

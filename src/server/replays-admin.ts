@@ -19,6 +19,7 @@ import { parseReplayJsonl, parseReplayLine, type ReplayItem } from "../core/repl
 import { DETERMINISTIC_SCORERS } from "../core/replay/scorers.js";
 import { errors } from "../errors.js";
 import { countResults, itemsFromLog, listRuns, loadResults, loadRun, ReplayRunExists } from "../store/replay.js";
+import { parseBody } from "./admin-body.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
 import { createReplayRun, replayComparison, runReplay } from "./replay-runner.js";
@@ -53,13 +54,6 @@ const createBody = z.strictObject({
   rubric_prompt: z.string().optional(),
   concurrency: z.number().int().positive().max(256).default(8),
 });
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? undefined);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
-}
 
 type Run = FastifyRequest<{ Params: { id: string } }>;
 
@@ -104,7 +98,7 @@ export function registerReplaysAdmin(app: FastifyInstance, gw: Gateway): void {
 
   app.post(BASE, async (req, reply) => {
     const p = await admin(req);
-    const body = parse(createBody, req.body);
+    const body = parseBody(createBody, req.body);
     const given = [body.items, body.jsonl, body.from_log].filter((x) => x !== undefined).length;
     if (given !== 1)
       throw errors.invalidBody("items", "give exactly one of items (a list), jsonl (text) or from_log (filters)");
@@ -180,7 +174,7 @@ export function registerReplaysAdmin(app: FastifyInstance, gw: Gateway): void {
   app.post(`${BASE}/:id/resume`, async (req: FastifyRequest<{ Params: { id: string }; Body: unknown }>, reply) => {
     const p = await admin(req);
     await known(req.params.id, p);
-    const { concurrency } = parse(
+    const { concurrency } = parseBody(
       z.strictObject({ concurrency: z.number().int().positive().max(256).default(8) }).default({ concurrency: 8 }),
       req.body,
     );

@@ -20,6 +20,7 @@ import { LATEST, parsePromptRef } from "../core/prompts/ref.js";
 import { requestVariables } from "../core/prompts/request-variables.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import { listWorkbenchRuns, loadWorkbenchRun, saveWorkbenchRun, type WorkbenchResult } from "../store/workbench.js";
+import { parseBody } from "./admin-body.js";
 import { applyPrompt } from "./apply-prompt.js";
 import type { Principal } from "./auth.js";
 import type { Gateway } from "./gateway.js";
@@ -36,13 +37,6 @@ const runBody = z.strictObject({
   messages: z.array(z.looseObject({ role: z.enum(["system", "user", "assistant"]), content: z.unknown() })).default([]),
   variables: z.record(z.string(), z.unknown()).default({}),
 });
-
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? undefined);
-  if (r.success) return r.data;
-  const issue = r.error.issues[0];
-  throw errors.invalidBody(issue?.path.join(".") || "(body)", issue?.message ?? "invalid");
-}
 
 export function registerWorkbench(app: FastifyInstance, gw: Gateway): void {
   const admin = async (req: FastifyRequest): Promise<Principal> => {
@@ -78,7 +72,7 @@ export function registerWorkbench(app: FastifyInstance, gw: Gateway): void {
 
   app.post(`${BASE}/runs`, async (req, reply) => {
     const p = await admin(req);
-    const body = parse(runBody, req.body);
+    const body = parseBody(runBody, req.body);
     let targets: ReturnType<typeof resolveCandidates>;
     try {
       targets = resolveCandidates(gw.config, body.targets);

@@ -10,6 +10,7 @@ import type { ReplayItem } from "../core/replay/dataset.js";
 import type { Scores } from "../core/replay/scorers.js";
 import { type Db, writeTransaction } from "./db.js";
 import { ratedTurnPages } from "./rated-turns.js";
+import type { ReplayResultTable, ReplayRunTable } from "./schema.js";
 
 export interface ReplaySettings {
   candidates: string[];
@@ -35,21 +36,8 @@ export interface StoredRun extends ReplaySettings {
   status: string;
 }
 
-export interface StoredResult {
-  idx: number;
-  candidate: string;
-  status: number;
-  output: string | null;
-  error: string | null;
-  latency_ms: number;
-  input_tokens: number | null;
-  output_tokens: number | null;
-  cost_usd: number | null;
-  prompt_version: string | null;
-  scores: Scores;
-  judge_raw: string | null;
-  created_at: number;
-}
+/** A result row as the runner writes and reads it: the row, with its scores parsed. */
+export type StoredResult = Omit<ReplayResultTable, "run_id" | "scores"> & { scores: Scores };
 
 export class ReplayRunExists extends Error {}
 
@@ -91,17 +79,7 @@ export async function createRun(
   });
 }
 
-function runOf(r: {
-  id: string;
-  tenant: string;
-  created_at: number;
-  updated_at: number;
-  source: string;
-  candidates: string;
-  scorers: string;
-  item_count: number;
-  status: string;
-}): StoredRun {
+function runOf(r: ReplayRunTable): StoredRun {
   return {
     id: r.id,
     tenant: r.tenant,

@@ -12,6 +12,7 @@
  */
 import { type Kysely, sql } from "kysely";
 import { emptySums, type FeedbackSums, type PreferenceCount, type VariantSums } from "../core/report.js";
+import type { PromptVersionLine } from "../core/report-render.js";
 import { mergeSketch, SKETCH_GAMMA, type Sketch } from "../core/sketch.js";
 import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
@@ -280,14 +281,7 @@ export async function lastSplitChange(db: Db, experiment: string): Promise<numbe
 }
 
 /** Per variant and prompt version (`NAME@VERSION`, or null without a prompt): the analysed requests and their feedback. */
-export interface PromptVersionSums {
-  variant: string;
-  prompt_version: string | null;
-  requests: number;
-  successes: number;
-  thumbs: number;
-  thumbs_up: number;
-}
+export type PromptVersionSums = PromptVersionLine;
 
 /**
  * The analysed traffic split by prompt version within each variant, from the

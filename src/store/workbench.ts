@@ -1,5 +1,6 @@
 /** Workbench runs: one input answered by several variants, saved whole so a run can be reopened. */
 import type { Db } from "./db.js";
+import type { WorkbenchRunTable } from "./schema.js";
 
 export interface WorkbenchInput {
   messages: { role: string; content: unknown }[];
@@ -21,15 +22,10 @@ export interface WorkbenchResult {
   cost_usd: number | null;
 }
 
-export interface WorkbenchRun {
-  id: string;
-  tenant: string;
-  created_at: number;
-  actor: string;
-  title: string | null;
+export type WorkbenchRun = Omit<WorkbenchRunTable, "input" | "results"> & {
   input: WorkbenchInput;
   results: WorkbenchResult[];
-}
+};
 
 export async function saveWorkbenchRun(db: Db, run: WorkbenchRun): Promise<void> {
   await db
@@ -38,15 +34,7 @@ export async function saveWorkbenchRun(db: Db, run: WorkbenchRun): Promise<void>
     .execute();
 }
 
-function parsed(r: {
-  id: string;
-  tenant: string;
-  created_at: number;
-  actor: string;
-  title: string | null;
-  input: string;
-  results: string;
-}): WorkbenchRun {
+function parsed(r: WorkbenchRunTable): WorkbenchRun {
   return { ...r, created_at: Number(r.created_at), input: JSON.parse(r.input), results: JSON.parse(r.results) };
 }
 
