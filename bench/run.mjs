@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// Switchyard benchmark: the direct call, Switchyard and the peer (Portkey's open-source gateway)
-// side by side in one run, alternating targets, several rounds each, medians reported.
+// Switchyard benchmark: the direct call, the floor (bench/bare-proxy.mjs: Fastify + undici and nothing
+// else, what any Node gateway costs here at least), Switchyard and the peer (Portkey's open-source
+// gateway) side by side in one run, alternating targets, several rounds each, medians reported.
 // Method: /work/shared/BENCHMARKING.md and bench/README.md.
 //
-//   npm run bench                         # everything, ~5-6 minutes
+//   npm run bench                         # everything, ~7-8 minutes
 //   node bench/run.mjs --only switchyard  # direct + Switchyard (direct is always run: it is the baseline)
 //   node bench/run.mjs --only direct,portkey --rounds 1 --duration 3
 //
@@ -14,7 +15,7 @@
 //               first body byte (direct and Switchyard; Portkey's streaming is broken on Node 20)
 //   paced       open loop 500 req/s, upstream delay 50 ms, bench/paced.mjs: p50/p90/p99 and the
 //               latency added over the direct call; CPU cores used by each process (/proc/PID/stat)
-// Every process (fake upstream, Switchyard, Portkey) is a child of this script, on 127.0.0.1, and is
+// Every process (fake upstream, floor, Switchyard, Portkey) is a child of this script, on 127.0.0.1, and is
 // stopped at the end, also on error or Ctrl-C.
 
 import { execFileSync, spawn, spawnSync } from "node:child_process";
@@ -31,9 +32,11 @@ import { runPaced } from "./paced.mjs";
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH_DIR, "..");
 const HOST = "127.0.0.1";
-const ALL_TARGETS = ["direct", "switchyard", "portkey"];
+const ALL_TARGETS = ["direct", "floor", "switchyard", "portkey"];
+/** The targets that are proxies (every target but the direct call). */
+const GATEWAYS = ["floor", "switchyard", "portkey"];
 const ALL_SCENARIOS = ["throughput", "stream", "paced"];
-const LABEL = { direct: "direct", switchyard: "Switchyard", portkey: "Portkey" };
+const LABEL = { direct: "direct", floor: "floor (bare proxy)", switchyard: "Switchyard", portkey: "Portkey" };
 
 // ---------------------------------------------------------------------------------------------
 // options
@@ -42,7 +45,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --rounds N             measured rounds per target and scenario (default 3)
   --duration S           seconds per measured round (default 8)
   --warmup S             seconds of warm-up before each measured round (default 3)
-  --only LIST            comma list of targets: direct,switchyard,portkey (default all three);
+  --only LIST            comma list of targets: direct,floor,switchyard,portkey (default all);
                          direct is always run, as the baseline
   --scenarios LIST       comma list: throughput,stream,paced (default all)
   --connections N        throughput connections (default 64)
@@ -52,6 +55,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --delay-ms N           upstream delay in the paced scenario (default 50)
   --upstream-port P      fake upstream port (default 9101)
   --switchyard-port P    Switchyard port (default 9102)
+  --floor-port P         the bare proxy's port (default 9103)
   --portkey-port P       Portkey port (default 8787)
   --quiet-wait S         before each round, wait up to S seconds for other processes to leave the
                          cores alone (default 10; 0 = do not wait)
@@ -77,6 +81,7 @@ function parseOptions() {
       "delay-ms": { type: "string", default: "50" },
       "upstream-port": { type: "string", default: "9101" },
       "switchyard-port": { type: "string", default: "9102" },
+      "floor-port": { type: "string", default: "9103" },
       "portkey-port": { type: "string", default: "8787" },
       "quiet-wait": { type: "string", default: "10" },
       "no-write": { type: "boolean", default: false },
@@ -120,6 +125,7 @@ function parseOptions() {
     ports: {
       upstream: Math.round(num("upstream-port", 1, 65535)),
       switchyard: Math.round(num("switchyard-port", 1, 65535)),
+      floor: Math.round(num("floor-port", 1, 65535)),
       portkey: Math.round(num("portkey-port", 1, 65535)),
     },
     quietWait: num("quiet-wait", 0, 600),
@@ -659,6 +665,31 @@ async function main() {
     },
   };
 
+  if (opt.targets.includes("floor")) {
+    procs.floor = startChild(
+      "floor",
+      [
+        path.join(BENCH_DIR, "bare-proxy.mjs"),
+        "--port",
+        String(opt.ports.floor),
+        "--host",
+        HOST,
+        "--upstream",
+        upstreamBase,
+      ],
+      tmpDir,
+    );
+    await waitReady(procs.floor, `http://${HOST}:${opt.ports.floor}/readyz`);
+    targets.floor = {
+      name: "floor",
+      url: `http://${HOST}:${opt.ports.floor}/v1/chat/completions`,
+      headers: {},
+      body: chatBody("fake-model", false),
+      streamBody: chatBody("fake-model", true),
+      proc: procs.floor,
+    };
+  }
+
   if (opt.targets.includes("switchyard")) {
     const dbPath = path.join(tmpDir, `switchyard-bench-${process.pid}.db`);
     const configPath = path.join(tmpDir, "switchyard.yaml");
@@ -777,7 +808,7 @@ routes:
             // CPU of every process we started (whatever the target) and of the generator, so that
             // `other` is only someone else's load
             const cpuProcs = [{ name: "upstream", pid: procs.upstream.pid }];
-            for (const g of ["switchyard", "portkey"]) {
+            for (const g of GATEWAYS) {
               if (procs[g] && !procs[g].exited)
                 cpuProcs.push({ name: g === t ? "gateway" : `idle_${g}`, pid: procs[g].pid });
             }
@@ -820,8 +851,7 @@ routes:
 
   // -- memory high-water marks, then stop everything
   const hwm = {};
-  for (const t of ["switchyard", "portkey"])
-    if (procs[t] && !procs[t].exited) hwm[t] = round(readRss(procs[t].pid).hwmKiB / 1024, 1);
+  for (const t of GATEWAYS) if (procs[t] && !procs[t].exited) hwm[t] = round(readRss(procs[t].pid).hwmKiB / 1024, 1);
   const stops = {};
   for (const [name, c] of Object.entries(procs).reverse()) stops[name] = await stopChild(c);
 
@@ -912,7 +942,7 @@ function summarize(opt, rounds, hwm) {
   }
   if (out.paced?.direct) {
     const d = out.paced.direct;
-    for (const t of ["switchyard", "portkey"]) {
+    for (const t of GATEWAYS) {
       const g = out.paced[t];
       if (!g) continue;
       g.addedP50 = round(g.p50 - d.p50, 3);
@@ -948,6 +978,8 @@ function summarize(opt, rounds, hwm) {
       out.stream?.switchyard && out.stream?.direct
         ? round(out.stream.switchyard.reqPerSec / out.stream.direct.reqPerSec, 3)
         : null,
+    floorOverPortkeyThroughput: tp.floor && tp.portkey ? round(tp.floor.reqPerSec / tp.portkey.reqPerSec, 2) : null,
+    switchyardShareOfFloor: tp.switchyard && tp.floor ? round(tp.switchyard.reqPerSec / tp.floor.reqPerSec, 3) : null,
   };
   return out;
 }
@@ -984,6 +1016,8 @@ function renderMarkdown(opt, machine, s, rounds, notes, stops) {
       let extra = "";
       if (t !== "direct" && tp.direct) extra = ` (${fmt(x.reqPerSec / tp.direct.reqPerSec, 3)} of direct)`;
       if (t === "switchyard" && tp.portkey) extra += ` **${fmt(x.reqPerSec / tp.portkey.reqPerSec, 1)}× Portkey**`;
+      if (t === "floor" && tp.portkey) extra += ` ${fmt(x.reqPerSec / tp.portkey.reqPerSec, 1)}× Portkey`;
+      if (t === "switchyard" && tp.floor) extra += `, ${fmt(x.reqPerSec / tp.floor.reqPerSec, 2)} of the floor`;
       return `${fmt(x.reqPerSec, 0)}${extra}${warn("throughput", t)}`;
     });
     row("non-streaming: p50 / p99 ms", (t) => (tp[t] ? `${fmt(tp[t].p50, 0)} / ${fmt(tp[t].p99, 0)}` : null));
@@ -1045,6 +1079,16 @@ function renderMarkdown(opt, machine, s, rounds, notes, stops) {
     if (checks.length) {
       lines.push("Targets:");
       for (const c of checks) lines.push(`- ${c}`);
+      lines.push("");
+    }
+    const floor = [];
+    if (s.ratios.floorOverPortkeyThroughput !== null)
+      floor.push(`throughput ${fmt(s.ratios.floorOverPortkeyThroughput, 1)}× Portkey`);
+    if (pc?.floor)
+      floor.push(`added latency p50 ${signed(pc.floor.addedP50, 2)} / p99 ${signed(pc.floor.addedP99, 2)} ms`);
+    if (tp?.floor?.rssPeakMiB) floor.push(`peak RSS ${fmt(tp.floor.rssPeakMiB, 1)} MiB`);
+    if (floor.length) {
+      lines.push(`The floor (a bare Fastify + undici proxy, bench/bare-proxy.mjs) in this run: ${floor.join("; ")}.`);
       lines.push("");
     }
   }
