@@ -203,7 +203,7 @@ export class ResilientBackend {
       return {
         kind: "stream",
         first: started.first,
-        rest: this.#tail(started.iterator, release, call),
+        rest: this.#tail(started.iterator, release, call, started.detach),
         finish: release,
       };
     } catch (e) {
@@ -221,7 +221,13 @@ export class ResilientBackend {
     call: Cancel,
   ): Promise<
     | { kind: "json"; body: J; raw?: string }
-    | { kind: "stream"; first: StreamChunk | undefined; iterator: AsyncIterator<StreamChunk> }
+    | {
+        kind: "stream";
+        first: StreamChunk | undefined;
+        iterator: AsyncIterator<StreamChunk>;
+        /** Unlinks the attempt from the call, so that ending the call no longer aborts its HTTP request. */
+        detach: () => void;
+      }
   > {
     if (call.cancelled) throw this.#mapError(call.reason, call);
     // The one real AbortSignal of a call: the HTTP client needs it, and a failed
@@ -246,7 +252,7 @@ export class ResilientBackend {
       // A live stream stays linked to the call, whose cancellation ends it.
       failed = first.done === true;
       if (first.done) unlink();
-      return { kind: "stream", first: first.done ? undefined : first.value, iterator };
+      return { kind: "stream", first: first.done ? undefined : first.value, iterator, detach: unlink };
     } catch (e) {
       throw this.#mapError(e, call, attempt.signal);
     } finally {
@@ -261,11 +267,15 @@ export class ResilientBackend {
   /**
    * The rest of a stream, releasing the call when it ends, fails or is abandoned.
    * A plain iterator rather than an async generator: one promise per chunk fewer.
+   * A stream that ran to its end is detached first: the backend may still be
+   * reading the last bytes of its body to keep the connection (sse.ts), which
+   * aborting the request would close.
    */
   #tail(
     iterator: AsyncIterator<StreamChunk>,
     release: (reason?: unknown) => void,
     call: Cancel,
+    detach: () => void,
   ): AsyncIterable<StreamChunk> {
     let ended = false;
     const end = async () => {
@@ -278,7 +288,10 @@ export class ResilientBackend {
       next: async () => {
         try {
           const next = await iterator.next();
-          if (next.done) await end();
+          if (next.done) {
+            detach();
+            await end();
+          }
           return next;
         } catch (e) {
           await end();

@@ -9,7 +9,7 @@ import { isObject } from "../../core/openai-shape.js";
 import type { ChatRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, UpstreamHttp } from "../http.js";
-import { readSse } from "../sse.js";
+import { readSse, releaseSseBody } from "../sse.js";
 import type { Backend, BackendCallContext, ChatResult, StreamChunk } from "../types.js";
 import { toAnthropicRequest } from "./request.js";
 import { asksForJsonObject } from "./request-tools.js";
@@ -87,13 +87,15 @@ export class AnthropicBackend implements Backend {
   }
 
   async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal, jsonObject: boolean): AsyncGenerator<StreamChunk> {
+    // Set only when the translation ran to message_stop, not when the consumer stopped early.
+    let complete = false;
     try {
       yield* toOpenAIChunks(readSse(res.body), { backend: this.name, secrets: this.#secrets, jsonObject });
+      complete = true;
     } catch (e) {
       throw this.#failure(e, signal);
     } finally {
-      // Releases the connection when the consumer stops early or the stream failed.
-      res.body.destroy();
+      releaseSseBody(res.body, complete);
     }
   }
 

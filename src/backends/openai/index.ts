@@ -9,7 +9,7 @@ import { isChatCompletion, isChatCompletionChunk, isEmbeddingsResponse, isObject
 import type { ChatRequest, EmbeddingsRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, redact, UpstreamHttp } from "../http.js";
-import { readSse } from "../sse.js";
+import { readSse, releaseSseBody } from "../sse.js";
 import type { Backend, BackendCallContext, ChatResult, EmbeddingsResult, StreamChunk } from "../types.js";
 
 export interface OpenAIBackendOptions extends HttpTarget {
@@ -70,9 +70,13 @@ export class OpenAIBackend implements Backend {
 
   async *#chunks(res: Dispatcher.ResponseData, signal: AbortSignal): AsyncGenerator<StreamChunk> {
     let finished = false;
+    let done = false;
     try {
       for await (const ev of readSse(res.body)) {
-        if (ev.data === "[DONE]") return;
+        if (ev.data === "[DONE]") {
+          done = true;
+          return;
+        }
         const parsed = parseJson(ev.data);
         if (isObject(parsed) && "error" in parsed) {
           // Upstream text goes to the client and the log: redact it like an error body
@@ -92,7 +96,7 @@ export class OpenAIBackend implements Backend {
     } catch (e) {
       throw this.#http.transportError(e, signal);
     } finally {
-      res.body.destroy();
+      releaseSseBody(res.body, done);
     }
     // Some servers omit [DONE]; a stream that said why it finished is complete all the same.
     if (!finished) throw errors.upstreamStreamBroken({}, this.name, "the stream ended before the answer finished");
