@@ -5,7 +5,7 @@
  * hash) and adding only what is new, then the answer. A regenerated answer or
  * an edited message becomes a sibling branch rather than a duplicate history.
  */
-import { createHash } from "node:crypto";
+import crypto from "node:crypto";
 import type { ChatMessage } from "./openai-types.js";
 
 /** One answered request, as handed to the store after the answer went out. */
@@ -36,8 +36,16 @@ export function messageHash(m: ChatMessage): string {
     normalToolCalls(m.tool_calls),
     m.tool_call_id ?? null,
   ]);
-  return createHash("sha256").update(canonical).digest("hex").slice(0, 32);
+  return sha256Hex(canonical).slice(0, 32);
 }
+
+// crypto.hash (Node 20.12+) is one call instead of three objects: twice as fast on a short
+// message, and the log writer hashes every message it stores.
+// Read from the module object, not imported by name: an older Node 20 has no such export.
+const sha256Hex: (s: string) => string =
+  typeof crypto.hash === "function"
+    ? (s) => crypto.hash("sha256", s, "hex")
+    : (s) => crypto.createHash("sha256").update(s).digest("hex");
 
 function normalContent(content: ChatMessage["content"] | undefined): unknown {
   if (content === null || content === undefined || content === "") return "";

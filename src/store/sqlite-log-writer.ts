@@ -140,14 +140,15 @@ function conversationWriter(db: BetterSqlite3.Database): ConversationWriter {
        ORDER BY created_at DESC LIMIT 1`,
     )
     .pluck();
+  // Positional parameters: binding by name costs a property lookup per column on every message.
   const insertMessage = db.prepare(
     `INSERT INTO conversation_messages
        (id, tenant, conversation_id, parent_id, depth, hash, role, message, text, request_id, created_at)
-     VALUES (@id, @tenant, @conversation_id, @parent_id, @depth, @hash, @role, @message, @text, @request_id, @created_at)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const upsertConversation = db.prepare(
     `INSERT INTO conversations (tenant, id, title, user_id, route, leaf_id, message_count, created_at, updated_at)
-     VALUES (@tenant, @id, @title, @user_id, @route, @leaf_id, @message_count, @created_at, @updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (tenant, id) DO UPDATE SET
        title = coalesce(conversations.title, excluded.title),
        user_id = coalesce(excluded.user_id, conversations.user_id),
@@ -168,8 +169,33 @@ function conversationWriter(db: BetterSqlite3.Database): ConversationWriter {
         t,
         (parent, hash) => findChild.get(t.tenant, t.session, parent, hash) as string | undefined,
       );
-      for (const m of plan.messages) insertMessage.run(m);
-      upsertConversation.run(plan.conversation);
+      for (const m of plan.messages) {
+        insertMessage.run(
+          m.id,
+          m.tenant,
+          m.conversation_id,
+          m.parent_id,
+          m.depth,
+          m.hash,
+          m.role,
+          m.message,
+          m.text,
+          m.request_id,
+          m.created_at,
+        );
+      }
+      const c = plan.conversation;
+      upsertConversation.run(
+        c.tenant,
+        c.id,
+        c.title,
+        c.user_id,
+        c.route,
+        c.leaf_id,
+        c.message_count,
+        c.created_at,
+        c.updated_at,
+      );
     },
     lastSeq: (batch) => (batch.turns.some((t) => t) ? (newestSeq.get() as number) : undefined),
     indexSince: (seq) => {
