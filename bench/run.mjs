@@ -12,7 +12,7 @@
 //   throughput  closed loop, non-streaming, 64 connections, autocannon: req/s, p50, p99;
 //               peak RSS of each gateway sampled every 100 ms (/proc/PID/status VmRSS)
 //   stream      closed loop, streaming (20 chunks), 32 connections, autocannon: req/s and time to
-//               first body byte (direct and Switchyard; Portkey's streaming is broken on Node 20)
+//               first body byte (direct, the floor and Switchyard; Portkey's streaming is broken on Node 20)
 //   paced       open loop 500 req/s, upstream delay 50 ms, bench/paced.mjs: p50/p90/p99 and the
 //               latency added over the direct call; CPU cores used by each process (/proc/PID/stat)
 // Every process (fake upstream, floor, Switchyard, Portkey) is a child of this script, on 127.0.0.1, and is

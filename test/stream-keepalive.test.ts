@@ -114,6 +114,16 @@ const until = async (what: () => boolean, ms = 10_000) => {
   return what();
 };
 
+/**
+ * Waits until the upstream has ended the last body, and a moment more for the gateway to
+ * read that end: only then is the connection back in its pool for the next call.
+ */
+async function settled(): Promise<void> {
+  await until(() => bodyEndedAt.length > 0);
+  bodyEndedAt.length = 0;
+  await new Promise((r) => setTimeout(r, 100));
+}
+
 describe("streamed answers keep the upstream connection", () => {
   it("reuses one connection for consecutive OpenAI streams whose body ends after [DONE]", async () => {
     endAfterMs = 30;
@@ -122,9 +132,7 @@ describe("streamed answers keep the upstream connection", () => {
       const { text } = await stream("chat");
       expect(text).toContain('"content":"Hello"');
       expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
-      // Once the upstream has ended this body, its connection is back in the pool for the next call.
-      await until(() => bodyEndedAt.length > 0);
-      bodyEndedAt.length = 0;
+      await settled();
     }
     expect(connections).toBe(1);
   });
@@ -136,8 +144,7 @@ describe("streamed answers keep the upstream connection", () => {
       const { text } = await stream("assistant");
       expect(text).toContain("Hello there");
       expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
-      await until(() => bodyEndedAt.length > 0);
-      bodyEndedAt.length = 0;
+      await settled();
     }
     expect(connections).toBe(1);
   });
@@ -157,7 +164,7 @@ describe("streamed answers keep the upstream connection", () => {
     expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
     const socket = lastSocket as Socket;
     expect(socket.destroyed).toBe(false);
-    // The gateway reads what is left for a bounded time, then gives the connection up.
+    // The gateway reads what is left for a bounded time (sse.ts), then gives the connection up.
     expect(await until(() => socket.destroyed)).toBe(true);
   });
 });

@@ -249,8 +249,9 @@ export class ResilientBackend {
       }
       const iterator = result.events[Symbol.asyncIterator]();
       const first = await iterator.next();
-      // A live stream stays linked to the call, whose cancellation ends it.
-      failed = first.done === true;
+      // A live stream stays linked to the call, whose cancellation ends it. One that is
+      // already over is unlinked, not aborted: the backend may be reading its body's last bytes.
+      failed = false;
       if (first.done) unlink();
       return { kind: "stream", first: first.done ? undefined : first.value, iterator, detach: unlink };
     } catch (e) {

@@ -34,9 +34,13 @@ export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncG
   while (ready.length > 0) yield ready.shift() as SseEvent;
 }
 
-/** What is read, at most, of a body after the answer said it was complete. */
-const DRAIN_MAX_BYTES = 64 * 1024;
-const DRAIN_MAX_MS = 2_000;
+/**
+ * What is read, at most, of a body after the answer said it was complete. Short:
+ * a server ends the body in its next write, and a draining connection is still
+ * one of the pool's (maxConcurrency), though its call no longer counts.
+ */
+export const DRAIN_MAX_BYTES = 64 * 1024;
+export const DRAIN_MAX_MS = 250;
 
 /**
  * Ends a backend's use of a streamed body. Once the answer said it was complete
@@ -44,7 +48,8 @@ const DRAIN_MAX_MS = 2_000;
  * body a moment later, in a separate write: what is left is read and dropped, up
  * to a bound, so the keep-alive connection goes back to the pool. Destroying an
  * unfinished body closes its connection, and the next call would pay a new TCP
- * (and TLS) handshake. Anything else (a failure, the client gone) destroys it.
+ * (and TLS) handshake. A body still open after the bound is destroyed, and so is
+ * one whose answer did not complete (a failure, the client gone).
  */
 export function releaseSseBody(body: Readable, answerComplete: boolean): void {
   if (body.readableEnded || body.destroyed) return;
