@@ -17,6 +17,7 @@ export function createBackend({ name, options }) {
     kind: "seq2seq",
     async chat(body, ctx) {
       calls++;
+      (globalThis.seq2seqSignals ??= []).push(ctx.signal);
       if (options.failFirst && calls === 1) {
         throw Object.assign(new Error("model server restarting"), { status: 503 });
       }
@@ -110,6 +111,20 @@ describe("plugin backends", () => {
     expect(rows[0]?.output_tokens).toBe(4);
     // The stream sent no usage: its tokens were counted here, and said so.
     expect(rows[1]).toMatchObject({ tokens_estimated: 1 });
+  });
+
+  it("aborts a plugin's signal once its stream is over, so whatever the plugin opened gets closed", async () => {
+    const stream = await client().chat.completions.create({
+      model: "home",
+      messages: [{ role: "user", content: "abc" }],
+      stream: true,
+    });
+    for await (const _ of stream);
+    const signals = (globalThis as { seq2seqSignals?: AbortSignal[] }).seq2seqSignals ?? [];
+    const last = signals.at(-1) as AbortSignal;
+    const deadline = Date.now() + 5_000;
+    while (!last.aborted && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(last.aborted).toBe(true);
   });
 
   it("wraps a plugin in the same fallback chain as built-in backends", async () => {

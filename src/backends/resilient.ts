@@ -18,6 +18,7 @@ import {
 import type { ChatCompletion, ChatRequest, EmbeddingsRequest } from "../core/openai-types.js";
 import { errors, isSwitchyardError, type SwitchyardError } from "../errors.js";
 import { Cancel } from "./cancel.js";
+import { DRAIN_MAX_MS } from "./sse.js";
 import type { Backend, BackendCallContext, EmbeddingsResult, StreamChunk } from "./types.js";
 
 export interface ResilienceOptions {
@@ -225,7 +226,10 @@ export class ResilientBackend {
         kind: "stream";
         first: StreamChunk | undefined;
         iterator: AsyncIterator<StreamChunk>;
-        /** Unlinks the attempt from the call, so that ending the call no longer aborts its HTTP request. */
+        /**
+         * Unlinks the attempt from the call, so that ending the call does not abort its HTTP
+         * request while the backend drains the body; its signal aborts once any drain is over.
+         */
         detach: () => void;
       }
   > {
@@ -250,10 +254,19 @@ export class ResilientBackend {
       const iterator = result.events[Symbol.asyncIterator]();
       const first = await iterator.next();
       // A live stream stays linked to the call, whose cancellation ends it. One that is
-      // already over is unlinked, not aborted: the backend may be reading its body's last bytes.
+      // already over is detached, not aborted: the backend may be reading its body's last bytes.
       failed = false;
-      if (first.done) unlink();
-      return { kind: "stream", first: first.done ? undefined : first.value, iterator, detach: unlink };
+      let detached = false;
+      const detach = () => {
+        if (detached) return;
+        detached = true;
+        unlink();
+        // A plugin may count on its signal aborting when the call is over (the built-in
+        // backends have let go of their body by then, so for them this changes nothing).
+        setTimeout(() => attempt.abort(CALL_FINISHED), DRAIN_MAX_MS * 2).unref();
+      };
+      if (first.done) detach();
+      return { kind: "stream", first: first.done ? undefined : first.value, iterator, detach };
     } catch (e) {
       throw this.#mapError(e, call, attempt.signal);
     } finally {
