@@ -54,8 +54,10 @@ describe("releaseSseBody", () => {
     const body = Readable.from([]);
     body.resume();
     return once(body, "end").then(() => {
+      const listeners = body.listenerCount("error");
       releaseSseBody(body, false);
       expect(body.errored).toBeNull();
+      expect(body.listenerCount("error")).toBe(listeners);
     });
   });
 });

@@ -125,24 +125,16 @@ async function settled(): Promise<void> {
 }
 
 describe("streamed answers keep the upstream connection", () => {
-  it("reuses one connection for consecutive OpenAI streams whose body ends after [DONE]", async () => {
+  // Each backend has a pool of its own, so each case counts its own connections.
+  it.each([
+    { backend: "OpenAI", end: "[DONE]", route: "chat", says: '"content":"Hello"' },
+    { backend: "Anthropic", end: "message_stop", route: "assistant", says: "Hello there" },
+  ])("reuses one connection for consecutive $backend streams whose body ends after $end", async ({ route, says }) => {
     endAfterMs = 30;
     connections = 0;
     for (let i = 0; i < 4; i++) {
-      const { text } = await stream("chat");
-      expect(text).toContain('"content":"Hello"');
-      expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
-      await settled();
-    }
-    expect(connections).toBe(1);
-  });
-
-  it("does the same for Anthropic streams whose body ends after message_stop", async () => {
-    endAfterMs = 30;
-    connections = 0; // a backend of its own, so a pool of its own
-    for (let i = 0; i < 4; i++) {
-      const { text } = await stream("assistant");
-      expect(text).toContain("Hello there");
+      const { text } = await stream(route);
+      expect(text).toContain(says);
       expect(text.trimEnd().endsWith("data: [DONE]")).toBe(true);
       await settled();
     }
