@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { usageSeries } from "../core/usage.js";
 import { errors } from "../errors.js";
 import { experimentReport } from "../store/experiment-report.js";
-import { routeUsageHours } from "../store/rollups.js";
+import { routeUsageHours } from "../store/rollup-queries.js";
 import type { Gateway } from "./gateway.js";
 
 type Req = FastifyRequest<{ Params: { name: string }; Querystring: { from?: string; to?: string; alpha?: string } }>;

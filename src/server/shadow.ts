@@ -28,7 +28,7 @@ import { StreamAnswer } from "../core/stream-answer.js";
 import { compareToolCalls, toolCallsOf } from "../core/tool-calls.js";
 import { errors, isSwitchyardError } from "../errors.js";
 import type { RequestLogWriter } from "../store/request-log.js";
-import { type ShadowRow, shadowValues } from "../store/shadow-results.js";
+import { type ShadowRow, shadowValues } from "../store/shadow-columns.js";
 import type { GatewayMetrics } from "./metrics.js";
 
 /** Each answer is stored up to this many characters (its full length is kept apart). */

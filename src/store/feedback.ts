@@ -1,7 +1,7 @@
 /** Feedback rows: one per (request, user, kind), replaced when given again. */
 import type { Selectable } from "kysely";
 import { type Db, writeTransaction } from "./db.js";
-import { rollUpFeedback } from "./rollups.js";
+import { rollUpFeedback } from "./rollup-queries.js";
 import type { FeedbackTable, RequestLogTable } from "./schema.js";
 
 export type LoggedRequest = Pick<

@@ -6,7 +6,7 @@
 import { type ConversationTurn, conversationTitle, messageHash, messageText } from "../core/conversation.js";
 import { chrF, rougeL } from "../core/similarity.js";
 import type { ConversationMessageTable, ConversationTable } from "./schema.js";
-import { shadowIndex } from "./shadow-results.js";
+import { shadowIndex } from "./shadow-columns.js";
 
 export interface LogBatch {
   /** Each row's values in REQUEST_LOG_COLUMNS order. */

@@ -22,7 +22,7 @@ import {
 } from "./log-batch.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 import { type RequestRollup, RollupBatch, type RouteRollup } from "./rollups.js";
-import { SHADOW_COLUMNS } from "./shadow-results.js";
+import { SHADOW_COLUMNS } from "./shadow-columns.js";
 
 // PostgreSQL binds at most 65 535 parameters per statement.
 const MAX_PARAMETERS = 65_000;

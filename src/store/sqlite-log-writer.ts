@@ -10,7 +10,7 @@ import type { ConversationTurn } from "../core/conversation.js";
 import { type BatchResult, EXPOSURE_COLUMNS, type LogBatch, planTurn, withSimilarity } from "./log-batch.js";
 import { REQUEST_LOG_COLUMNS } from "./request-log-columns.js";
 import { RollupBatch, rollupWriter } from "./rollups.js";
-import { SHADOW_COLUMNS } from "./shadow-results.js";
+import { SHADOW_COLUMNS } from "./shadow-columns.js";
 
 export function sqliteLogWriter(db: BetterSqlite3.Database): (batch: LogBatch) => BatchResult {
   const insertRow = db.prepare(
