@@ -46,7 +46,7 @@ export async function startSwitchyard(children, dir, root, yaml, port) {
   const config = path.join(dir, "switchyard.yaml");
   fs.writeFileSync(config, yaml);
   const proc = startChild(children, dir, root, "switchyard", [
-    "--max-semi-space-size=8",
+    "--max-semi-space-size=4",
     path.join(root, "dist/cli/main.js"),
     "serve",
     "--config",

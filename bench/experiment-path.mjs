@@ -88,7 +88,7 @@ experiments:
 `,
   );
   startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=8",
+    "--max-semi-space-size=4",
     path.join(ROOT, "dist/cli/main.js"),
     "serve",
     "--config",

@@ -62,7 +62,7 @@ const USAGE = `usage: node bench/run.mjs [options]
   --no-write             do not write bench/results/<timestamp>.json
   --keep-tmp             keep the temp dir (config, SQLite DB, child logs)
   --switchyard-node-flags="F ..."
-                         extra node flags for the Switchyard process, after --max-semi-space-size=8;
+                         extra node flags for the Switchyard process, after --max-semi-space-size=4;
                          written with "=" since they start with a dash
                          (e.g. --switchyard-node-flags=--heap-growing-percent=0: V8's default heap growth)`;
 
@@ -714,7 +714,7 @@ routes:
     // The same node flags as `npm start` and the switchyard command's shebang (a smaller young generation).
     procs.switchyard = startChild(
       "switchyard",
-      ["--max-semi-space-size=8", ...opt.switchyardNodeFlags, switchyardMain, "serve", "--config", configPath],
+      ["--max-semi-space-size=4", ...opt.switchyardNodeFlags, switchyardMain, "serve", "--config", configPath],
       tmpDir,
     );
     await waitReady(procs.switchyard, `http://${HOST}:${opt.ports.switchyard}/readyz`);

@@ -136,7 +136,7 @@ shadow: { maxConcurrency: 256, maxQueue: 256 }
 `,
   );
   startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=8",
+    "--max-semi-space-size=4",
     path.join(ROOT, "dist/cli/main.js"),
     "serve",
     "--config",

@@ -26,6 +26,11 @@ if (parentPort) {
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
+  // better-sqlite3 builds SQLite with a 16 MB page cache per connection, and this one
+  // fills it as the log grows: 14 MB of the process's peak RSS under load. The writer
+  // appends, so the pages it revisits are few, and the rest are in the OS's page
+  // cache; SQLite's own default of 2 MB made no measurable difference to its CPU.
+  db.pragma("cache_size = -2000");
   const write = sqliteLogWriter(db);
   port.on("message", (m: WorkerRequest) => {
     try {
