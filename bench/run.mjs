@@ -1059,6 +1059,11 @@ function renderMarkdown(opt, machine, s, rounds, notes, stops) {
       t === "direct" ? "–" : tp[t] ? fmt(tp[t].rssPeakMiB, 1) : null,
     );
   }
+  if (st) {
+    row("peak RSS during streaming rounds, MiB", (t) =>
+      t === "direct" || t === "portkey" ? "–" : st[t] ? fmt(st[t].rssPeakMiB, 1) : null,
+    );
+  }
   row("VmHWM at the end of the run, MiB", (t) =>
     t === "direct" ? "–" : s.vmHwmMiB[t] !== undefined ? fmt(s.vmHwmMiB[t], 1) : null,
   );
