@@ -45,7 +45,7 @@ const { sqliteLogWriter } = await import(dist("store/sqlite-log-writer.js"));
 const { toColumnValues } = await import(dist("store/request-log-columns.js"));
 const { experimentReport } = await import(dist("store/experiment-report.js"));
 const { seededRandom } = await import(dist("core/random.js"));
-const { rollUpFeedback } = await import(dist("store/rollups.js"));
+const { rollUpFeedback } = await import(dist("store/rollup-queries.js"));
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "switchyard-report-bench-"));
 const file = args.db ?? path.join(dir, "report.db");

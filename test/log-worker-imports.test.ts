@@ -13,7 +13,10 @@ import { afterAll, describe, expect, it } from "vitest";
 const dir = mkdtempSync(join(tmpdir(), "switchyard-worker-imports-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** The files (ESM, and the entry of each CommonJS package) that importing `file` loads. */
+/**
+ * The files that importing `file` loads: every ESM module and the entry of each CommonJS
+ * package (a package's own require() calls inside it pass no hook).
+ */
 function modulesLoadedBy(file: string): string[] {
   const list = join(dir, "loaded.txt");
   writeFileSync(list, "");
@@ -33,12 +36,16 @@ export async function load(url, context, next) {
     `import { register } from "node:module";\nregister(${JSON.stringify(pathToFileURL(hooks).href)});\n`,
   );
   // Outside a worker thread the module has no parentPort and only loads its imports.
-  execFileSync(process.execPath, ["--import", pathToFileURL(register).href, file], { stdio: "pipe" });
+  // NODE_OPTIONS cleared: a developer's own --import (a debugger, an APM agent) would load more.
+  execFileSync(process.execPath, ["--import", pathToFileURL(register).href, file], {
+    stdio: "pipe",
+    env: { ...process.env, NODE_OPTIONS: "" },
+  });
   return readFileSync(list, "utf8").trim().split("\n");
 }
 
 describe("the SQLite log writer's thread", () => {
-  it("loads its writer and better-sqlite3, and neither Kysely nor any other package", () => {
+  it("imports its writer and better-sqlite3, and no other package (Kysely included)", () => {
     const loaded = modulesLoadedBy(join(import.meta.dirname, "..", "dist", "store", "sqlite-log-worker.js"));
     expect(loaded.some((u) => u.includes("/dist/store/sqlite-log-writer.js"))).toBe(true);
     const packages = new Set(loaded.flatMap((u) => u.match(/\/node_modules\/((@[^/]+\/)?[^/]+)\//)?.[1] ?? []));

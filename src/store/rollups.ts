@@ -4,8 +4,8 @@
  * out) and of the thumbs and stars given to them, so a report over a million
  * requests reads a few hundred rows. Request
  * rollups are added by the log writer in the same transaction as their rows;
- * feedback rollups by each feedback write, replacing the old value's share
- * when feedback is changed. A success, here as in the report's queries:
+ * feedback rollups by each feedback write (rollup-queries.ts), replacing the
+ * old value's share when feedback is changed. A success, here as in the report's queries:
  * status 200, no error, answered by the variant itself.
  */
 import type BetterSqlite3 from "better-sqlite3";
