@@ -67,7 +67,8 @@ beforeAll(async () => {
       }
       if (endAfterMs === null) return;
       setTimeout(() => {
-        res.end();
+        // Some servers send a last comment or blank line with the end: it must be read too.
+        res.end(": end\n\n");
         bodyEndedAt.push(Date.now());
       }, endAfterMs);
     });

@@ -12,26 +12,51 @@ export interface SseEvent {
 }
 
 /**
- * Yields each SSE event of `body` as soon as its terminating blank line arrives.
- * Stopping early leaves a stream body as it is, neither read nor destroyed: the
- * caller ends it with `releaseSseBody`.
+ * Turns the parts of an SSE body into events, synchronously: `push` returns the
+ * events a part completed, `end` those left when the body ends. A backend that
+ * reads the body in its own generator saves an async step per event over
+ * `readSse`, and a stream runs that step once per chunk.
  */
-export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
-  const ready: SseEvent[] = [];
-  const parser = createParser({
-    onEvent(msg: EventSourceMessage) {
-      ready.push({ event: msg.event, data: msg.data });
+export class SseDecoder {
+  readonly #ready: SseEvent[] = [];
+  readonly #parser = createParser({
+    onEvent: (msg: EventSourceMessage) => {
+      this.#ready.push({ event: msg.event, data: msg.data });
     },
   });
-  const decoder = new TextDecoder();
-  // A stream's own iterator would destroy it on an early stop, before releaseSseBody can decide.
-  const parts = body instanceof Readable ? body.iterator({ destroyOnReturn: false }) : body;
-  for await (const part of parts) {
-    parser.feed(typeof part === "string" ? part : decoder.decode(part, { stream: true }));
-    while (ready.length > 0) yield ready.shift() as SseEvent;
+  readonly #text = new TextDecoder();
+
+  push(part: Uint8Array | string): readonly SseEvent[] {
+    this.#parser.feed(typeof part === "string" ? part : this.#text.decode(part, { stream: true }));
+    return this.#take();
   }
-  parser.feed(decoder.decode());
-  while (ready.length > 0) yield ready.shift() as SseEvent;
+
+  end(): readonly SseEvent[] {
+    this.#parser.feed(this.#text.decode());
+    return this.#take();
+  }
+
+  #take(): readonly SseEvent[] {
+    return this.#ready.length === 0 ? NONE : this.#ready.splice(0);
+  }
+}
+
+const NONE: readonly SseEvent[] = [];
+
+/**
+ * The parts of a body as they arrive. Stopping early leaves a stream body as it
+ * is, neither read nor destroyed (a stream's own iterator would destroy it): the
+ * caller ends it with `releaseSseBody`.
+ */
+export function bodyParts(body: AsyncIterable<Uint8Array | string>): AsyncIterable<Uint8Array | string> {
+  return body instanceof Readable ? body.iterator({ destroyOnReturn: false }) : body;
+}
+
+/** Yields each SSE event of `body` as soon as its terminating blank line arrives (see bodyParts). */
+export async function* readSse(body: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent> {
+  const decoder = new SseDecoder();
+  for await (const part of bodyParts(body)) for (const ev of decoder.push(part)) yield ev;
+  for (const ev of decoder.end()) yield ev;
 }
 
 /**
