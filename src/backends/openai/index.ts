@@ -9,7 +9,7 @@ import { isChatCompletion, isChatCompletionChunk, isEmbeddingsResponse, isObject
 import type { ChatCompletionChunk, ChatRequest, EmbeddingsRequest } from "../../core/openai-types.js";
 import { errors } from "../../errors.js";
 import { type HttpTarget, redact, UpstreamHttp } from "../http.js";
-import { bodyParts, releaseSseBody, SseDecoder } from "../sse.js";
+import { bodyParts, releaseSseBody, SseDecoder, type SseEvent } from "../sse.js";
 import type { Backend, BackendCallContext, ChatResult, EmbeddingsResult, StreamChunk } from "../types.js";
 
 export interface OpenAIBackendOptions extends HttpTarget {
@@ -72,28 +72,36 @@ export class OpenAIBackend implements Backend {
     let finished = false;
     let done = false;
     const decoder = new SseDecoder();
-    // The body is read here rather than through readSse: one async step less per chunk.
-    const parts = bodyParts(res.body)[Symbol.asyncIterator]();
+    /** The chunk an event carries; null for [DONE]. */
+    const item = (ev: SseEvent): StreamChunk | null => {
+      if (ev.data === "[DONE]") return null;
+      const chunk = this.#chunk(ev.data);
+      if (chunk.choices.some((c) => c.finish_reason)) finished = true;
+      return { chunk, text: ev.data };
+    };
     try {
-      for (;;) {
-        const part = await parts.next();
-        for (const ev of part.done ? decoder.end() : decoder.push(part.value)) {
-          if (ev.data === "[DONE]") {
+      // The body is read here rather than through readSse: one async step less per chunk.
+      for await (const part of bodyParts(res.body)) {
+        for (const ev of decoder.push(part)) {
+          const next = item(ev);
+          if (!next) {
             done = true;
             return;
           }
-          const chunk = this.#chunk(ev.data);
-          if (chunk.choices.some((c) => c.finish_reason)) finished = true;
-          yield { chunk, text: ev.data };
+          yield next;
         }
-        if (part.done) break;
+      }
+      for (const ev of decoder.end()) {
+        const next = item(ev);
+        if (!next) {
+          done = true;
+          return;
+        }
+        yield next;
       }
     } catch (e) {
       throw this.#http.transportError(e, signal);
     } finally {
-      // Ended first, as a for-await would: the iterator takes its listeners off the body before
-      // the body is drained or destroyed.
-      await parts.return?.().catch(() => {});
       releaseSseBody(res.body, done);
     }
     // Some servers omit [DONE]; a stream that said why it finished is complete all the same.
