@@ -15,7 +15,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
-import { median, startChild, waitReady } from "./children.mjs";
+import { median, SERVE_NODE_FLAGS, startChild, waitReady } from "./children.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, "..");
@@ -88,7 +88,7 @@ experiments:
 `,
   );
   startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=4",
+    ...SERVE_NODE_FLAGS,
     path.join(ROOT, "dist/cli/main.js"),
     "serve",
     "--config",

@@ -27,6 +27,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import autocannon from "autocannon";
+import { SERVE_NODE_FLAGS } from "./children.mjs";
 import { runPaced } from "./paced.mjs";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
@@ -62,7 +63,8 @@ const USAGE = `usage: node bench/run.mjs [options]
   --no-write             do not write bench/results/<timestamp>.json
   --keep-tmp             keep the temp dir (config, SQLite DB, child logs)
   --switchyard-node-flags="F ..."
-                         extra node flags for the Switchyard process, after --max-semi-space-size=4;
+                         extra node flags for the Switchyard process, after --max-semi-space-size=4
+                         --v8-pool-size=0 (npm start's);
                          written with "=" since they start with a dash
                          (e.g. --switchyard-node-flags=--heap-growing-percent=0: V8's default heap growth)`;
 
@@ -711,10 +713,10 @@ routes:
       - { name: a, backend: fake, model: fake-model }
 `,
     );
-    // The same node flags as `npm start` and the switchyard command's shebang (a smaller young generation).
+    // The same node flags as `npm start` and the switchyard command's shebang.
     procs.switchyard = startChild(
       "switchyard",
-      ["--max-semi-space-size=4", ...opt.switchyardNodeFlags, switchyardMain, "serve", "--config", configPath],
+      [...SERVE_NODE_FLAGS, ...opt.switchyardNodeFlags, switchyardMain, "serve", "--config", configPath],
       tmpDir,
     );
     await waitReady(procs.switchyard, `http://${HOST}:${opt.ports.switchyard}/readyz`);

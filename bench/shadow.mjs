@@ -19,7 +19,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { median, startChild, waitReady } from "./children.mjs";
+import { median, SERVE_NODE_FLAGS, startChild, waitReady } from "./children.mjs";
 import { runPaced } from "./paced.mjs";
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
@@ -136,7 +136,7 @@ shadow: { maxConcurrency: 256, maxQueue: 256 }
 `,
   );
   startChild(children, tmp, ROOT, "switchyard", [
-    "--max-semi-space-size=4",
+    ...SERVE_NODE_FLAGS,
     path.join(ROOT, "dist/cli/main.js"),
     "serve",
     "--config",

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4
+#!/usr/bin/env -S node --max-semi-space-size=4 --v8-pool-size=0
 /** The `switchyard` command: serve, migrate, check, keys, conversations, export, report, prompts, replay. */
 import { Command, Option } from "commander";
 import { pino } from "pino";
