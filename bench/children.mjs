@@ -5,13 +5,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-/** Starts `node argv...` in `cwd` with its output in `dir/name.log`; `children` collects it for stopping. */
 /**
  * The node flags `npm start` and the `switchyard` command's shebang run `serve` with: a 4 MB young
  * generation, and V8's helper threads sized to the machine (cores - 1) rather than Node's fixed 4.
  */
 export const SERVE_NODE_FLAGS = ["--max-semi-space-size=4", "--v8-pool-size=0"];
 
+/** Starts `node argv...` in `cwd` with its output in `dir/name.log`; `children` collects it for stopping. */
 export function startChild(children, dir, cwd, name, argv) {
   const fd = fs.openSync(path.join(dir, `${name}.log`), "a");
   const proc = spawn(process.execPath, argv, { cwd, stdio: ["ignore", fd, fd] });

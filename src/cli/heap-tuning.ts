@@ -20,6 +20,10 @@
  *   (`npm start` and the shebang give 4 MB): the flag, when set, overrides a
  *   worker's `resourceLimits`, so the log writer's isolate would take the main
  *   thread's young generation instead of its own smaller one.
+ *
+ * Not here: `--v8-pool-size=0` (V8's helper threads, cores - 1 instead of
+ * Node's fixed 4) is a Node option read once at start, so `npm start` and the
+ * shebang give it with the semi-space size.
  */
 import { setFlagsFromString } from "node:v8";
 
