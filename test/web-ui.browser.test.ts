@@ -88,6 +88,8 @@ beforeAll(async () => {
   await gw.gateway.keys.refresh();
   context = await launchBrowser();
   page = await context.newPage();
+  // Under the test timeout (30 s): a step that waits too long fails naming its locator, not as a bare timeout.
+  page.setDefaultTimeout(20_000);
 }, 60_000);
 
 afterAll(async () => {
