@@ -4,6 +4,7 @@
  * write, and a gateway that cut the body at `[DONE]` would close the connection
  * and pay a new TCP (TLS, for a real provider) handshake on every streamed call.
  */
+import diagnostics from "node:diagnostics_channel";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +18,22 @@ let lastSocket: Socket | undefined;
 /** When each stream's body was ended by the upstream (Date.now()). */
 const bodyEndedAt: number[] = [];
 let upstream: Server;
+let upstreamOrigin = "";
 let gw: TestGateway;
+
+/**
+ * Upstream calls whose response the gateway's HTTP client has finished, whole or failed
+ * (undici's diagnostics channels): only then can its connection take the next call.
+ */
+let upstreamCallsEnded = 0;
+const onCallEnd = (message: unknown) => {
+  const { origin, path } = (message as { request: { origin?: unknown; path?: unknown } }).request;
+  if (origin === upstreamOrigin && typeof path === "string" && /\/(chat\/completions|messages)$/.test(path)) {
+    upstreamCallsEnded++;
+  }
+};
+const CALL_END_CHANNELS = ["undici:request:trailers", "undici:request:error"];
+for (const name of CALL_END_CHANNELS) diagnostics.subscribe(name, onCallEnd);
 
 const openaiChunk = (delta: Record<string, unknown>, finish: string | null) =>
   `data: ${JSON.stringify({
@@ -78,6 +94,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((r) => upstream.listen(0, "127.0.0.1", r));
   const { port } = upstream.address() as AddressInfo;
+  upstreamOrigin = `http://127.0.0.1:${port}`;
   gw = await startGateway({
     auth: { required: false },
     backends: {
@@ -92,6 +109,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const name of CALL_END_CHANNELS) diagnostics.unsubscribe(name, onCallEnd);
   await gw.shutdown();
   upstream.closeAllConnections();
   await new Promise((r) => upstream.close(r));
@@ -116,13 +134,16 @@ const until = async (what: () => boolean, ms = 10_000) => {
 };
 
 /**
- * Waits until the upstream has ended the last body, and a moment more for the gateway to
- * read that end: only then is the connection back in its pool for the next call.
+ * Waits until the upstream has ended the last body and the gateway's HTTP client has read
+ * that end, and a moment more (undici gives a connection its next call an event-loop turn
+ * later): only then is the connection back in its pool. A fixed wait instead failed now and
+ * then under the full suite's load.
  */
 async function settled(): Promise<void> {
-  await until(() => bodyEndedAt.length > 0);
+  expect(await until(() => bodyEndedAt.length > 0 && upstreamCallsEnded > 0)).toBe(true);
   bodyEndedAt.length = 0;
-  await new Promise((r) => setTimeout(r, 100));
+  upstreamCallsEnded = 0;
+  await new Promise((r) => setTimeout(r, 20));
 }
 
 describe("streamed answers keep the upstream connection", () => {
